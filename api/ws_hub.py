@@ -38,9 +38,9 @@ import orjson
 from prometheus_client import Counter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.channels import Refusal, subscription_channels
+from api.channels import Message, Refusal, subscription_channels
 from api.client_buffer import LatestPerKeyBuffer, Offer
-from api.live_state import Change, Entry, LiveState, Message
+from api.live_state import Change, Entry, LiveState
 from api.metrics import ApiMetrics
 from api.roles import Principal
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     future_tolerance_seconds: int = 300
     alert_hold_seconds: int = 600
     alert_clear_margin_pp: float = 2.0
+    stale_check_interval_s: float = 15.0
+    # A processing round takes up to this many Kafka messages, or what arrived within
+    # this many seconds: bigger rounds coalesce more events per ward (throughput),
+    # shorter waits bound the added latency.
+    worker_round_max_messages: int = 2000
+    worker_round_max_wait_s: float = 0.05
 
     # API
     api_host: str = "127.0.0.1"

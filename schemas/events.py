@@ -67,7 +67,9 @@ class CensusSnapshot(EventEnvelope):
         default=0, description="This ward's own patients cared for on other wards."
     )
     pending_admissions: Count = Field(default=0, description="Decided admissions not yet placed.")
-    expected_discharges_24h: Count = Field(default=0, description="Discharges expected within 24 h.")
+    expected_discharges_24h: Count = Field(
+        default=0, description="Discharges expected within 24 h."
+    )
     physical_beds: Count | None = Field(default=None, description="Vårdplatser physically present.")
     surge_beds_24h: Count | None = Field(
         default=None, description="Additional beds that could be opened within 24 h."

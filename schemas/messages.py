@@ -83,7 +83,9 @@ class WardState(_Message):
     specialty: str
     version: int = Field(description="Increases with every change of this ward's state.")
     as_of: EventTime = Field(description="Event time of the newest event applied.")
-    last_reported_at: EventTime | None = Field(description="Event time of the last event of any kind")
+    last_reported_at: EventTime | None = Field(
+        description="Event time of the last event of any kind"
+    )
     expected_interval_s: int
     stale: bool = Field(description="Silent past its expected reporting interval.")
     counts: Counts
@@ -185,4 +187,9 @@ class InvalidEventRecord(_Message):
     raw: str | None = Field(default=None, max_length=100_000)
 
 
-OUTBOUND_TYPES: tuple[type[_Message], ...] = (WardState, ScopeRollup, AlertEvent, InvalidEventRecord)
+OUTBOUND_TYPES: tuple[type[_Message], ...] = (
+    WardState,
+    ScopeRollup,
+    AlertEvent,
+    InvalidEventRecord,
+)

@@ -195,7 +195,9 @@ def _problems(
 ) -> list[str]:
     problems = [f"region key {k} != code {r.code}" for k, r in regions.items() if k != r.code]
     problems += [
-        f"hospital key {k} != id {h.hospital_id}" for k, h in hospitals.items() if k != h.hospital_id
+        f"hospital key {k} != id {h.hospital_id}"
+        for k, h in hospitals.items()
+        if k != h.hospital_id
     ]
     problems += [f"ward key {k} != id {w.ward_id}" for k, w in wards.items() if k != w.ward_id]
     problems += [
@@ -211,11 +213,20 @@ def _problems(
     return problems
 
 
-def _rows(path: Path) -> Iterable[tuple[str, dict[str, str]]]:
+def _records(path: Path, model: type[_R], flags: tuple[str, ...] = ()) -> list[_R]:
+    """Validate every row of one CSV file; errors name the file and line."""
+    records: list[_R] = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         for row in reader:
-            yield f"{path.name}:{reader.line_num}", row
+            try:
+                values: dict[str, object] = {**row}
+                for name in flags:
+                    values[name] = _flag(row.get(name))
+                records.append(model.model_validate(values))
+            except ValueError as exc:
+                raise ReferenceDataError(f"{path.name}:{reader.line_num}: {exc}") from exc
+    return records
 
 
 def _flag(value: str | None) -> bool:
@@ -227,20 +238,10 @@ def _flag(value: str | None) -> bool:
 def load_reference(path: Path | None = None) -> ReferenceData:
     """Load and validate ``regions.csv``, ``hospitals.csv`` and ``wards.csv`` from ``path``
     (a directory; default ``schemas/data/``). Raises ``ReferenceDataError`` naming the
-    file and line of the first bad row, or the inconsistencies found."""
+    file and line of a bad row, or listing the inconsistencies found."""
     directory = DATA_DIR if path is None else path
-    regions: list[Region] = []
-    hospitals: list[Hospital] = []
-    wards: list[Ward] = []
-    where = str(directory)
-    try:
-        for where, row in _rows(directory / REGIONS_FILE):
-            regions.append(Region.model_validate({**row, "sparse": _flag(row.get("sparse"))}))
-        for where, row in _rows(directory / HOSPITALS_FILE):
-            emergency = _flag(row.get("emergency"))
-            hospitals.append(Hospital.model_validate({**row, "emergency": emergency}))
-        for where, row in _rows(directory / WARDS_FILE):
-            wards.append(Ward.model_validate(row))
-    except (OSError, ValueError) as exc:
-        raise ReferenceDataError(f"{where}: {exc}") from exc
-    return ReferenceData.from_records(regions, hospitals, wards)
+    return ReferenceData.from_records(
+        _records(directory / REGIONS_FILE, Region, ("sparse",)),
+        _records(directory / HOSPITALS_FILE, Hospital, ("emergency",)),
+        _records(directory / WARDS_FILE, Ward),
+    )

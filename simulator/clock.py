@@ -75,7 +75,7 @@ class LocalCalendar:
 
     @staticmethod
     def local_time(day_start: int, hour: float) -> int:
-        """Epoch seconds of ``hour`` (fractional) local time on the day starting at ``day_start``."""
+        """Epoch seconds of ``hour`` (fractional) local time on the day from ``day_start``."""
         local = datetime.fromtimestamp(day_start, tz=STOCKHOLM)
         wall = local.replace(hour=0, minute=0, second=0) + timedelta(seconds=round(hour * HOUR))
         # Re-attach the zone so a time after a DST change gets that day's later offset.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from capmon.settings import Settings, get_settings
 
 CONTRIBUTIONS_TOPIC = "capmon.rollup-contributions"
+# internal: timer ticks, one per partition, so staleness is evaluated inside stream
+# iteration (where the changelog tables can be written) rather than in a bare timer.
+TICKS_TOPIC = "capmon.ticks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             n,
             {"cleanup.policy": "delete", "retention.ms": str(24 * 3600 * 1000)},
         ),
+        TopicSpec(
+            settings.topic(TICKS_TOPIC),
+            n,
+            {"cleanup.policy": "delete", "retention.ms": str(3600 * 1000)},
+        ),
     ]
 
 
@@ -71,10 +80,9 @@ async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[
             )
             for spec in missing
         ]
-        try:
+        # another process may win the race: same specs, nothing to do
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another process won the race: same specs, nothing to do
         return [spec.name for spec in missing]
     finally:
         await admin.close()

@@ -118,17 +118,17 @@ class KafkaBroker:
         self._write_config()
         self._format_storage(java)
         started = time.monotonic()
-        pid = spawn_detached(
-            config.server_command(
-                java=java,
-                heap=self.heap,
-                libs=self.layout.libs,
-                log4j_config=self.layout.log4j_config,
-                server_properties=self.layout.server_properties,
-            ),
-            output=self.layout.console_file,
-            cwd=self.layout.home,
+        command = config.server_command(
+            java=java,
+            heap=self.heap,
+            libs=self.layout.libs,
+            log4j_config=self.layout.log4j_config,
+            server_properties=self.layout.server_properties,
         )
+        try:
+            pid = spawn_detached(command, output=self.layout.console_file, cwd=self.layout.home)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StackError(f"could not start kafka: {exc}") from exc
         write_pid(self.layout.pid_file, pid)
         self._wait_ready(pid, timeout_s)
         self._say(

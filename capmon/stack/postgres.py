@@ -129,10 +129,23 @@ class EmbeddedPostgres:
         stop_process(proc, sig=signal.SIGINT, timeout=STOP_TIMEOUT_S)
         return True
 
-    def _run_as(self, user: pwd.struct_passwd | None) -> dict[str, object]:
-        if user is None:
-            return {}
-        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    def _run(
+        self, command: list[str], user: pwd.struct_passwd | None, *, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a server tool, as the server user when we are root."""
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=self.layout.pgdata,
+            # pg_ctl leaves the server running: keep it out of our terminal's signals.
+            start_new_session=True,
+            user=None if user is None else user.pw_uid,
+            group=None if user is None else user.pw_gid,
+            extra_groups=None if user is None else [],
+        )
 
     def _init_cluster(self, bin_dir: Path, user: pwd.struct_passwd | None) -> None:
         pgdata = self.layout.pgdata
@@ -155,15 +168,7 @@ class EmbeddedPostgres:
         self._say(f"creating a PostgreSQL cluster in {pgdata} ...")
         command = [str(bin_dir / "initdb"), *config.initdb_args(pgdata)]
         try:
-            result = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=INITDB_TIMEOUT_S,
-                check=False,
-                cwd=pgdata,
-                **self._run_as(user),  # type: ignore[arg-type]
-            )
+            result = self._run(command, user, timeout=INITDB_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
             raise StackError(f"initdb timed out: {' '.join(command)}") from exc
         if result.returncode != 0:
@@ -186,16 +191,7 @@ class EmbeddedPostgres:
             *config.pg_ctl_start_args(self.layout.pgdata, self.layout.log_file),
         ]
         try:
-            result = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-                cwd=self.layout.pgdata,
-                start_new_session=True,
-                **self._run_as(user),  # type: ignore[arg-type]
-            )
+            result = self._run(command, user, timeout=30)
         except subprocess.TimeoutExpired as exc:
             raise StackError(f"pg_ctl start timed out.\n{self._log_hint()}") from exc
         if result.returncode != 0:

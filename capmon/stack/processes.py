@@ -51,24 +51,30 @@ def spawn_detached(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> int:
-    """Start ``args`` in its own session (Ctrl-C of the caller does not reach it).
+    """Start ``args`` in a new session, not as our child; return its pid.
 
-    stdout and stderr append to ``output``: a JVM that dies before its logging is up
-    still leaves its last words there.
+    A shell starts the server in the background and exits at once, so the server is
+    adopted by init: a long-lived caller (pytest, the demo) neither holds a process
+    handle for it nor collects a zombie if it dies. stdout and stderr append to
+    ``output``: a JVM that dies before its logging is configured leaves its last
+    words there.
     """
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("ab") as sink:
-        proc = subprocess.Popen(
-            list(args),
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-            close_fds=True,
-        )
-    return proc.pid
+    launcher = ["/bin/sh", "-c", '"$@" </dev/null >>"$0" 2>&1 & echo $!', str(output), *args]
+    result = subprocess.run(
+        launcher,
+        capture_output=True,
+        text=True,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+        check=False,
+        timeout=30,
+    )
+    try:
+        return int(result.stdout.strip())
+    except ValueError:
+        raise OSError(f"could not start {args[0]}: {result.stderr.strip()}") from None
 
 
 def stop_process(proc: psutil.Process, *, sig: int, timeout: float) -> None:

@@ -54,12 +54,19 @@ class Stack:
         self._kafka_timeout_s = kafka_timeout_s
         self._postgres_timeout_s = postgres_timeout_s
 
-    def up(self) -> StackInfo:
+    def up(self, *, kafka: bool = True, postgres: bool = True) -> StackInfo:
+        """Start what is not running yet and wait until it answers.
+
+        ``kafka=False`` / ``postgres=False`` leave that service alone (tests given an
+        external broker or database start only the other one).
+        """
         with self._locked():
             # PostgreSQL first: it is quick, and a broken database URL should fail
             # before the slower broker start.
-            self.postgres.up(timeout_s=self._postgres_timeout_s)
-            self.kafka.up(timeout_s=self._kafka_timeout_s)
+            if postgres:
+                self.postgres.up(timeout_s=self._postgres_timeout_s)
+            if kafka:
+                self.kafka.up(timeout_s=self._kafka_timeout_s)
         return self.info()
 
     def down(self) -> list[str]:

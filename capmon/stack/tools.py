@@ -65,6 +65,7 @@ def find_maven() -> Path:
     if found is None:
         raise StackError(
             "Maven (`mvn`) is needed once to fetch the Kafka jars from Maven Central, "
-            "and it is not on PATH. Install it, e.g. `apt-get install maven` or `brew install maven`."
+            "and it is not on PATH. Install it, e.g. `apt-get install maven` or "
+            "`brew install maven`."
         )
     return Path(found)

@@ -33,9 +33,11 @@ import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from schemas.types import CareType
 
+_K = TypeVar("_K", bound=str)
 OUT_DIR = Path(__file__).resolve().parent
 NATIONAL_AVAILABLE = 18_600  # target total of typical available beds (17,000-20,000)
 
@@ -187,8 +189,24 @@ SPECIALTIES = {
         _s("NIV", "neuro_intensive_care", "Neurointensivvårdsavdelning (NIVA)", I, 6, 12, 900),
         _s("TIV", "thoracic_intensive_care", "Thoraxintensivvårdsavdelning (TIVA)", I, 6, 12, 900),
         _s("PSY", "general_psychiatry", "Allmänpsykiatrisk avdelning", Y, 12, 20, 3600),
-        _s("PIA", "psychiatric_intensive_care", "Psykiatrisk intensivvårdsavdelning", Y, 8, 14, 3600),
-        _s("BUP", "child_adolescent_psychiatry", "Barn- och ungdomspsykiatrisk avdelning", Y, 6, 12, 3600),
+        _s(
+            "PIA",
+            "psychiatric_intensive_care",
+            "Psykiatrisk intensivvårdsavdelning",
+            Y,
+            8,
+            14,
+            3600,
+        ),
+        _s(
+            "BUP",
+            "child_adolescent_psychiatry",
+            "Barn- och ungdomspsykiatrisk avdelning",
+            Y,
+            6,
+            12,
+            3600,
+        ),
         _s("BAR", "paediatrics", "Barnavdelning", C, 12, 24, 1800),
         _s("NEO", "neonatology", "Neonatalavdelning", C, 10, 20, 1800),
     )
@@ -199,17 +217,53 @@ SPECIALTIES = {
 # with the hospital as smoothly (about 560 beds nationally, DOMAIN.md).
 MIX: dict[str, dict[CareType, tuple[float, dict[str, float]]]] = {
     UNIVERSITY: {
-        A: (0.64, {"AVA": 1, "MED": 3, "KAR": 1.5, "HIA": 0.6, "NEU": 1.2, "GER": 1, "INF": 1,
-                   "LUN": 0.8, "GAS": 0.8, "HEM": 0.8, "ONK": 1, "NJU": 0.6, "KIR": 2.5,
-                   "ORT": 2, "URO": 0.8, "ONH": 0.5, "KVI": 1.5, "PAL": 0.4}),
+        A: (
+            0.64,
+            {
+                "AVA": 1,
+                "MED": 3,
+                "KAR": 1.5,
+                "HIA": 0.6,
+                "NEU": 1.2,
+                "GER": 1,
+                "INF": 1,
+                "LUN": 0.8,
+                "GAS": 0.8,
+                "HEM": 0.8,
+                "ONK": 1,
+                "NJU": 0.6,
+                "KIR": 2.5,
+                "ORT": 2,
+                "URO": 0.8,
+                "ONH": 0.5,
+                "KVI": 1.5,
+                "PAL": 0.4,
+            },
+        ),
         P: (0.10, {"PLK": 1, "PLO": 1, "REH": 0.8}),
         Y: (0.16, {"PSY": 3, "PIA": 1, "BUP": 0.6}),
         C: (0.08, {"BAR": 2, "NEO": 1}),
     },
     CENTRAL: {
-        A: (0.66, {"AVA": 1, "MED": 3, "KAR": 1, "HIA": 0.5, "NEU": 1, "GER": 1, "INF": 0.8,
-                   "LUN": 0.4, "ONK": 0.5, "KIR": 2, "ORT": 1.6, "URO": 0.5, "KVI": 1.2,
-                   "PAL": 0.3}),
+        A: (
+            0.66,
+            {
+                "AVA": 1,
+                "MED": 3,
+                "KAR": 1,
+                "HIA": 0.5,
+                "NEU": 1,
+                "GER": 1,
+                "INF": 0.8,
+                "LUN": 0.4,
+                "ONK": 0.5,
+                "KIR": 2,
+                "ORT": 1.6,
+                "URO": 0.5,
+                "KVI": 1.2,
+                "PAL": 0.3,
+            },
+        ),
         P: (0.09, {"PLK": 1, "PLO": 1, "REH": 0.6}),
         Y: (0.17, {"PSY": 3, "PIA": 0.8, "BUP": 0.4}),
         C: (0.06, {"BAR": 2, "NEO": 1}),
@@ -222,8 +276,8 @@ MIX: dict[str, dict[CareType, tuple[float, dict[str, float]]]] = {
 }
 # Typical ICU beds per ward kind by hospital class (one ward each).
 ICU_BEDS: dict[str, dict[str, int]] = {
-    UNIVERSITY: {"IVA": 16, "NIV": 8, "TIV": 8},
-    CENTRAL: {"IVA": 10},
+    UNIVERSITY: {"IVA": 12, "NIV": 7, "TIV": 7},
+    CENTRAL: {"IVA": 8},
     LOCAL: {"IVA": 5},
 }
 # Below these sizes a local hospital has no ward of that kind (small hospitals send
@@ -262,28 +316,62 @@ def _split(total: int, size: tuple[int, int], rng: random.Random) -> list[int]:
     return base
 
 
-def _hospital_wards(hospital_id: str, kind: str, beds: int, rng: random.Random) -> list[WardRow]:
-    allocation: list[tuple[str, int]] = [
-        (code, icu_beds + rng.randint(-1, 1) if icu_beds > 5 else icu_beds)
-        for code, icu_beds in ICU_BEDS[kind].items()
-    ]
-    rest = beds - sum(b for _, b in allocation)
-    for share, weights in MIX[kind].values():
-        eligible = {
+def _largest_remainder(total: int, weights: dict[_K, float]) -> dict[_K, int]:
+    """Integer shares of ``total`` proportional to ``weights`` that sum exactly to it."""
+    weight_sum = sum(weights.values())
+    exact = {key: total * weight / weight_sum for key, weight in weights.items()}
+    shares = {key: int(value) for key, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda key: (shares[key] - exact[key], key))
+    for key in by_remainder[: total - sum(shares.values())]:
+        shares[key] += 1
+    return shares
+
+
+def _smallest_ward(code: str) -> float:
+    return SPECIALTIES[code].size[0] * 0.75
+
+
+def _specialty_beds(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Beds per specialty; a specialty too small for one ward is dropped and its beds go
+    to the others, so the hospital's total is kept."""
+    eligible = dict(weights)
+    while True:
+        shares = _largest_remainder(total, eligible)
+        too_small = [code for code, beds in shares.items() if beds < _smallest_ward(code)]
+        if not too_small or len(eligible) == 1:
+            return shares
+        del eligible[min(too_small, key=lambda code: (eligible[code], code))]
+
+
+def _hospital_wards(
+    hospital_id: str, kind: str, beds: int, emergency: bool, rng: random.Random
+) -> list[WardRow]:
+    # Hospitals without an emergency department have no intensive care unit.
+    icu = ICU_BEDS[kind] if emergency else {}
+    allocation = {code: icu_beds + rng.randint(-1, 1) for code, icu_beds in icu.items()}
+    rest = beds - sum(allocation.values())
+    mix = {
+        care_type: {
             code: weight
             for code, weight in weights.items()
             if kind != LOCAL or beds >= LOCAL_MINIMUM.get(code, 0)
         }
-        if not eligible:
+        for care_type, (_share, weights) in MIX[kind].items()
+    }
+    budgets = _largest_remainder(
+        rest, {care_type: share for care_type, (share, _w) in MIX[kind].items()}
+    )
+    # A care type too small for one ward here is cared for on the acute wards.
+    for care_type, weights in mix.items():
+        if care_type is CareType.SOMATIC_ACUTE:
             continue
-        care_beds = round(rest * share / sum(s for s, _ in MIX[kind].values()))
-        weight_sum = sum(eligible.values())
-        allocation += [(code, round(care_beds * w / weight_sum)) for code, w in eligible.items()]
+        if not weights or budgets[care_type] < min(_smallest_ward(c) for c in weights):
+            budgets[CareType.SOMATIC_ACUTE] += budgets.pop(care_type)
+    for care_type, budget in budgets.items():
+        allocation.update(_specialty_beds(budget, mix[care_type]))
     rows: list[WardRow] = []
-    for code, specialty_beds in allocation:
+    for code, specialty_beds in allocation.items():
         spec = SPECIALTIES[code]
-        if specialty_beds < max(4, spec.size[0] // 2):
-            continue
         sizes = _split(specialty_beds, spec.size, rng)
         for ordinal, available in enumerate(sizes, start=1):
             # Physical beds exceed staffed ones: beds stand closed for want of staff.
@@ -325,7 +413,8 @@ def build() -> dict[str, str]:
             hospital_id = f"SE{org[code]}-H{number:03d}"
             writer.writerow([hospital_id, name, code, str(emergency).lower()])
             beds = round(beds_2015 * scale * weight / weight_sum)
-            wards += _hospital_wards(hospital_id, kind, beds, random.Random(hospital_id))
+            rng = random.Random(hospital_id)
+            wards += _hospital_wards(hospital_id, kind, beds, emergency, rng)
 
     ward_out = io.StringIO()
     writer = csv.writer(ward_out, lineterminator="\n")

@@ -107,12 +107,13 @@ export class PageChrome {
     }
     const ageS = (Date.now() - this.newestMs) / 1000;
     this.newestEl.dataset.stale = String(this.newestStale);
-    this.newestEl.replaceChildren(
+    const parts = [
       h("span", { class: "newest-label" }, tr.t("data.newest")),
       h("span", { class: "newest-time" }, tr.time(this.newestMs)),
       h("span", { class: "newest-age" }, tr.t("data.age", { age: tr.age(ageS) })),
-      this.newestStale ? h("span", { class: "stale-chip" }, tr.t("stale")) : null,
-    );
+    ];
+    if (this.newestStale) parts.push(h("span", { class: "stale-chip" }, tr.t("stale")));
+    this.newestEl.replaceChildren(...parts);
   }
 
   tick() {

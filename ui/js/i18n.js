@@ -41,7 +41,7 @@ const STRINGS = {
     "fig.free": "Lediga",
     "fig.occupancy": "Beläggning",
     "fig.target": "mål {v}",
-    "fig.overcrowded": "Överbeläggningar / 100 vpl",
+    "fig.overcrowded": "Överbeläggn. / 100 vpl",
     "fig.outlying": "Utlokaliserade / 100 vpl",
     "fig.coverage": "Rapporteringstäckning",
     "fig.coverage.detail": "{n} av {m} avdelningar",

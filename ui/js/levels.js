@@ -5,12 +5,19 @@ import { h } from "./dom.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-// 1 circle (calm), 2 triangle (warning), 3 diamond, 4 octagon (stop sign).
+// 1 circle (calm), 2 triangle (warning), 3 diamond, 4 square with an exclamation mark cut
+// out (evenodd), which stays distinct from the circle even at small sizes.
 const SHAPES = {
   1: { tag: "circle", attrs: { cx: 12, cy: 12, r: 9 } },
   2: { tag: "polygon", attrs: { points: "12,2.5 22,20.5 2,20.5" } },
   3: { tag: "polygon", attrs: { points: "12,1.5 22.5,12 12,22.5 1.5,12" } },
-  4: { tag: "polygon", attrs: { points: "7.6,1.5 16.4,1.5 22.5,7.6 22.5,16.4 16.4,22.5 7.6,22.5 1.5,16.4 1.5,7.6" } },
+  4: {
+    tag: "path",
+    attrs: {
+      "fill-rule": "evenodd",
+      d: "M2 2H22V22H2Z M10 5H14L13.3 14.5H10.7Z M10.2 16.6H13.8V20H10.2Z",
+    },
+  },
 };
 
 export function levelIcon(level) {

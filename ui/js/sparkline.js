@@ -2,8 +2,8 @@
 
 /**
  * Scale history points into an SVG polyline inside a width x height box.
- * The y range always includes the target and 100 % so that a flat line at 70 % does not
- * look like a crisis: the eye compares against fixed references, not the data's own span.
+ * The y range always includes the target (drawn dashed), so that a line just below it
+ * does not look like a crisis: the eye compares against a fixed reference.
  *
  * @param {{t: string, occupancy: number | null}[]} points
  * @param {{width: number, height: number, startMs: number, endMs: number, target?: number | null}} box
@@ -13,11 +13,14 @@ export function sparklineGeometry(points, box) {
   const usable = points.filter((p) => p.occupancy != null && !Number.isNaN(Date.parse(p.t)));
   if (usable.length === 0) return null;
   const values = usable.map((p) => /** @type {number} */ (p.occupancy));
-  const refs = [1.0];
+  // The target is always a reference; 100 % only when the data comes near it, so that a
+  // calm region's line keeps a readable shape instead of a flat stroke.
+  const refs = [];
   if (box.target != null) refs.push(box.target);
+  if (Math.max(...values) > 0.95) refs.push(1.0);
   let min = Math.min(...values, ...refs);
   let max = Math.max(...values, ...refs);
-  const pad = Math.max((max - min) * 0.08, 0.02);
+  const pad = Math.max((max - min) * 0.1, 0.01);
   min -= pad;
   max += pad;
   const span = box.endMs - box.startMs || 1;

@@ -1,0 +1,239 @@
+"""The faust worker: topics and changelog tables wired around ``streams.processing``.
+
+Two agents and a timer:
+
+- ``wards`` reads ``capmon.events`` (keyed by hospital id) and ``capmon.ticks``; it keeps
+  every ward's state and every hospital's alert state in changelog-backed tables keyed on
+  the same partition as the hospital, writes ward states and hospital rollups, and sends
+  each hospital's per-care-type contribution on to its region and the nation, re-keyed by
+  scope through ``capmon.rollup-contributions``.
+- ``scopes`` reads the contributions and keeps region and nation rollups (and their alerts)
+  in a table keyed by scope.
+- a timer sends one tick per owned partition, so staleness is decided inside the stream
+  (where tables can be written) on a clock, not on the arrival of the next event.
+
+Both agents consume in rounds (``take_events``): a round's events are decoded in bulk,
+coalesced per ward, and every output goes out as one record batch per partition
+(``streams.output_buffer``). Table writes go straight to the local store and their changelog
+records through the same batches: faust flushes that producer before it commits offsets, so
+the changelog and the outputs are never behind the committed input (at-least-once; replays are
+absorbed by the per-ward event-id deduplication and by versioned, idempotent outputs).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import faust
+from faust.streams import _current_event
+
+from capmon.settings import Settings
+from schemas.reference import ReferenceData, load_reference
+from schemas.targets import TargetConfig, load_targets
+from streams.output_buffer import OutputBuffer
+from streams.processing import (
+    InboundMessage,
+    OutputTopics,
+    ScopeProcessor,
+    WardProcessor,
+    encode_tick,
+)
+from streams.topics import CONTRIBUTIONS_TOPIC, TICKS_TOPIC
+
+log = logging.getLogger(__name__)
+
+
+def table_store_url(settings: Settings) -> str:
+    """RocksDB (via rocksdict) for fast restarts where installable, memory otherwise."""
+    if settings.table_store == "memory":
+        return "memory://"
+    try:
+        import rocksdict  # noqa: F401
+    except ImportError:
+        if settings.table_store == "rocksdb":
+            raise
+        return "memory://"
+    return "rocksdb://"
+
+
+def broker_url(settings: Settings) -> str:
+    servers = [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()]
+    return ";".join(f"kafka://{server}" for server in servers)
+
+
+def output_topics(settings: Settings) -> OutputTopics:
+    return OutputTopics(
+        ward_state=settings.topic(settings.topic_ward_state),
+        rollups=settings.topic(settings.topic_rollups),
+        alerts=settings.topic(settings.topic_alerts),
+        invalid=settings.topic(settings.topic_invalid),
+        contributions=settings.topic(CONTRIBUTIONS_TOPIC),
+        partitions=settings.topic_partitions,
+    )
+
+
+def _message(event: Any) -> InboundMessage:
+    message = event.message
+    return InboundMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+    )
+
+
+class _TableStore:
+    """A faust table's local store, read and written without faust's per-key send path.
+
+    Its changelog records go through the round's ``OutputBuffer`` instead (see module doc).
+    """
+
+    __slots__ = ("changelog_topic", "table")
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.changelog_topic: str = table.changelog_topic.get_topic_name()
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self.table.data.get(key)
+        return value if value is None else bytes(value)
+
+    def put(self, partition: int, key: bytes, value: bytes, out: OutputBuffer) -> None:
+        self.table.data[key] = value
+        out.add(self.changelog_topic, partition, key, value)
+
+
+def _batch_producer(app: faust.App) -> Any:
+    """The aiokafka producer inside faust's, which faust flushes before committing."""
+    return cast(Any, app.producer)._ensure_producer()
+
+
+def _by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
+    groups: dict[int, list[Any]] = {}
+    for event in events:
+        groups.setdefault(event.message.partition, []).append(event)
+    return groups
+
+
+def build_app(
+    settings: Settings,
+    *,
+    reference: ReferenceData | None = None,
+    targets: TargetConfig | None = None,
+) -> faust.App:
+    reference = reference if reference is not None else load_reference()
+    targets = targets if targets is not None else load_targets()
+    partitions = settings.topic_partitions
+    app_id = settings.topic(settings.worker_id)
+    app = faust.App(
+        app_id,
+        broker=broker_url(settings),
+        store=table_store_url(settings),
+        topic_partitions=partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        datadir=str(settings.data_dir / "worker" / app_id),
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=5,
+        producer_max_batch_size=1_000_000,
+        producer_max_request_size=4_000_000,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=max(4096, settings.worker_round_max_messages * 2),
+    )
+    topics = output_topics(settings)
+    inbound = app.topic(
+        settings.topic(settings.topic_events),
+        settings.topic(TICKS_TOPIC),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions,
+    )
+    contributions = app.topic(
+        topics.contributions, key_type=bytes, value_type=bytes, partitions=partitions
+    )
+    wards_table = app.Table("wards", key_type=bytes, value_type=bytes, partitions=partitions)
+    hospitals_table = app.Table(
+        "hospitals", key_type=bytes, value_type=bytes, partitions=partitions
+    )
+    scopes_table = app.Table("scopes", key_type=bytes, value_type=bytes, partitions=partitions)
+    wards = WardProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
+    scopes = ScopeProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
+    round_max = settings.worker_round_max_messages
+    round_wait = settings.worker_round_max_wait_s
+    ticks_topic = settings.topic(TICKS_TOPIC)
+
+    @app.agent(inbound, name="capmon-wards")
+    async def ward_agent(stream: Any) -> None:
+        ward_store = _TableStore(wards_table)
+        hospital_store = _TableStore(hospitals_table)
+        producer = _batch_producer(app)
+        async for events in stream.take_events(round_max, within=round_wait):
+            now = datetime.now(UTC)
+            out = OutputBuffer()
+            for partition, group in _by_partition(events).items():
+                # Table stores pick their partition from the current event; a round
+                # mixes partitions, so set it per group.
+                token = _current_event.set(weakref.ref(group[-1]))
+                try:
+                    wards.process_partition(
+                        partition,
+                        [_message(event) for event in group],
+                        now=now,
+                        ward_store=ward_store,
+                        hospital_store=hospital_store,
+                        out=out,
+                    )
+                finally:
+                    _current_event.reset(token)
+            await out.flush(producer)
+
+    @app.agent(contributions, name="capmon-scopes")
+    async def scope_agent(stream: Any) -> None:
+        scope_store = _TableStore(scopes_table)
+        producer = _batch_producer(app)
+        async for events in stream.take_events(round_max, within=round_wait):
+            now = datetime.now(UTC)
+            out = OutputBuffer()
+            for partition, group in _by_partition(events).items():
+                token = _current_event.set(weakref.ref(group[-1]))
+                try:
+                    scopes.process_partition(
+                        partition,
+                        [_message(event) for event in group],
+                        now=now,
+                        scope_store=scope_store,
+                        out=out,
+                    )
+                finally:
+                    _current_event.reset(token)
+            await out.flush(producer)
+
+    @app.timer(interval=settings.stale_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def send_ticks() -> None:
+        assigned = [
+            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == ticks_topic
+        ]
+        if not assigned:
+            return
+        producer = _batch_producer(app)
+        out = OutputBuffer()
+        value = encode_tick(datetime.now(UTC))
+        for partition in assigned:
+            out.add(ticks_topic, partition, b"tick", value)
+        await out.flush(producer)
+
+    async def forget_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+        # Cached decoded states of partitions we no longer own would go stale; the
+        # tables themselves are restored by faust when partitions come back.
+        if revoked:
+            wards.forget_all()
+            scopes.forget_all()
+
+    app.on_partitions_revoked.connect(forget_revoked)  # type: ignore[arg-type]
+    return app
