@@ -18,12 +18,14 @@ from api.auth import CurrentPrincipal, requires
 from api.capacity import CapacityQuery, FreeCapacityResponse, search_free_capacity
 from api.errors import ApiError, error_responses
 from api.history import (
+    AlertView,
     Bucket,
     ComplianceResponse,
     DailyResponse,
     HistoryResponse,
     HistoryUnavailableError,
     Period,
+    alert_view,
 )
 from api.ingest import BodyTooLargeError, IngestResponse, batch_message, too_large_response
 from api.ingest import validate_body as validate_ingest_body
@@ -69,10 +71,6 @@ class StateResponse(BaseModel):
         description="nation: region rollups; region: hospital rollups; hospital: ward states "
         "(care type 'all' for rollups). Empty where the role sees the scope only in aggregate."
     )
-
-
-class AlertView(AlertEvent):
-    acknowledged: bool = Field(description="Someone acknowledged the alert.")
 
 
 class AlertsResponse(BaseModel):
@@ -135,11 +133,6 @@ def _scope_known(services: Services, scope: Scope) -> bool:
     if scope.kind is ScopeKind.HOSPITAL:
         return ident in ref.hospitals or scope.scope_id in services.live.rollups_by_scope
     return ident in ref.wards or (ident is not None and ident in services.live.wards)
-
-
-def _alert_view(alert: AlertEvent) -> AlertView:
-    acknowledged = alert.state is AlertState.ACKNOWLEDGED or alert.acknowledged_by is not None
-    return AlertView(**dict(alert), acknowledged=acknowledged)
 
 
 def _alert_visible(principal: Principal, alert: AlertEvent) -> bool:
@@ -314,9 +307,9 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> AlertsResponse:
     start_at, end_at = _aware(start, "start"), _aware(end, "end")
-    alerts: list[AlertEvent]
+    alerts: list[AlertView]
     if active:
-        alerts = services.live.alert_events(active_only=True)
+        alerts = [alert_view(a) for a in services.live.alert_events(active_only=True)]
     else:
         try:
             alerts = await services.history.alert_history(
@@ -324,7 +317,7 @@ async def list_alerts(
             )
         except HistoryUnavailableError:
             # The compacted topic still holds the latest event of every alert.
-            alerts = services.live.alert_events(active_only=False)
+            alerts = [alert_view(a) for a in services.live.alert_events(active_only=False)]
     out: list[AlertView] = []
     for alert in alerts:
         if region is not None and alert.region_code != region:
@@ -335,7 +328,7 @@ async def list_alerts(
             continue
         if not _alert_visible(principal, alert):
             continue
-        out.append(_alert_view(alert))
+        out.append(alert)
         if len(out) >= limit:
             break
     return AlertsResponse(alerts=out)
@@ -363,7 +356,7 @@ async def acknowledge_alert(
     if current.state is AlertState.RESOLVED:
         raise ApiError.conflict(f"alert {alert_id} is resolved")
     if current.state is AlertState.ACKNOWLEDGED:
-        return _alert_view(current)
+        return alert_view(current)
     acknowledged = current.model_copy(
         update={
             "state": AlertState.ACKNOWLEDGED,
@@ -380,7 +373,7 @@ async def acknowledge_alert(
         raise ApiError.unavailable("Kafka did not take the acknowledgement") from exc
     services.live.apply(acknowledged, json=text)
     await _record_ack(services, acknowledged)
-    return _alert_view(acknowledged)
+    return alert_view(acknowledged)
 
 
 async def _record_ack(services: Services, alert: AlertEvent) -> None:
@@ -410,7 +403,8 @@ ComplianceReader = Annotated[
     response_model=ComplianceResponse,
     responses=error_responses(400, 401, 403, 503),
     tags=["history"],
-    summary="Occupancy against target per day or month (from the store)",
+    summary="Time above the occupancy target per region and the nation, per local day or "
+    "month over the days [start, end) (from the store)",
 )
 async def get_compliance(
     services: ServicesDep,
@@ -418,15 +412,16 @@ async def get_compliance(
     period: Period = Period.DAY,
     start: date | None = None,
     end: date | None = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None,
 ) -> ComplianceResponse:
-    end_day = end or services.clock().date()
+    end_day = end or services.clock().date() + timedelta(days=1)
     start_day = start or end_day - timedelta(days=30 if period is Period.DAY else 365)
-    if start_day > end_day:
-        raise ApiError.bad_request("start must not be after end")
+    if start_day >= end_day:
+        raise ApiError.bad_request("start must be before end")
     if (end_day - start_day).days > 3700:
         raise ApiError.bad_request("at most ten years")
     try:
-        rows = await services.history.compliance(period, start_day, end_day, None)
+        rows = await services.history.compliance(period, start_day, end_day, region)
     except HistoryUnavailableError as exc:
         raise ApiError.unavailable(str(exc)) from exc
     visible = []
@@ -445,28 +440,30 @@ async def get_compliance(
     response_model=DailyResponse,
     responses=error_responses(400, 401, 403, 404, 503),
     tags=["history"],
-    summary="The 06:00 Europe/Stockholm snapshot series of a scope (SKR-comparable)",
+    summary="The 06:00 Europe/Stockholm snapshot series of a scope for the local days "
+    "[start, end) (SKR-comparable)",
 )
 async def get_daily(
     services: ServicesDep,
     principal: CurrentPrincipal,
     scope_id: Annotated[str, Query(max_length=100)] = "nation",
+    care_type: CareTypeOrAll = "all",
     start: date | None = None,
     end: date | None = None,
 ) -> DailyResponse:
     scope = _scope(scope_id)
     _require_visible(services, principal, scope)
-    end_day = end or services.clock().date()
+    end_day = end or services.clock().date() + timedelta(days=1)
     start_day = start or end_day - timedelta(days=30)
-    if start_day > end_day:
-        raise ApiError.bad_request("start must not be after end")
+    if start_day >= end_day:
+        raise ApiError.bad_request("start must be before end")
     if (end_day - start_day).days > 3700:
         raise ApiError.bad_request("at most ten years")
     try:
-        points = await services.history.daily(scope.scope_id, start_day, end_day)
+        points = await services.history.daily(scope.scope_id, care_type, start_day, end_day)
     except HistoryUnavailableError as exc:
         raise ApiError.unavailable(str(exc)) from exc
-    return DailyResponse(scope_id=scope.scope_id, points=points)
+    return DailyResponse(scope_id=scope.scope_id, care_type=care_type, points=points)
 
 
 # --- reference data and targets --------------------------------------------------------------

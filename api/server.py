@@ -23,12 +23,13 @@ from fastapi import FastAPI, WebSocket
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, TypeAdapter
 
 from api.auth import TokenLookup, TokenStore
 from api.db import apply_api_schema, create_pool
 from api.errors import ApiError, api_error_handler
-from api.history import HistoryStore, NoHistory
+from api.history import HistoryStore, NoHistory, StoreHistory
 from api.live_state import LiveState
 from api.metrics import CONTENT_TYPE_LATEST, ApiMetrics
 from api.producer import KafkaPublisher
@@ -185,14 +186,8 @@ def create_app(
     return app
 
 
-def _store_history(pool: Any) -> HistoryStore:
-    if pool is None:
-        return NoHistory()
-    try:
-        from api.store_adapter import StoreQueries
-    except ImportError:  # the store's query module is not there
-        return NoHistory()
-    return StoreQueries(pool)
+def _store_history(pool: AsyncConnectionPool | None) -> HistoryStore:
+    return NoHistory() if pool is None else StoreHistory(pool)
 
 
 async def _prepare_database(services: Services) -> None:

@@ -163,10 +163,12 @@ class TopicReader:
 
     async def _refresh_assignment(self, consumer: AIOKafkaConsumer) -> None:
         """(Re)assign every partition of the output topics; new ones start at the beginning."""
-        await consumer.topics()  # refreshes the metadata cache
+        # consumer.topics() fetches the same but drops the partitions; aiokafka (pinned
+        # <0.15) has no public call that returns them for topics not subscribed to.
+        cluster = await consumer._client.fetch_all_metadata()
         wanted: set[TopicPartition] = set()
         for topic in self.topics:
-            for partition in consumer.partitions_for_topic(topic) or ():
+            for partition in cluster.partitions_for_topic(topic) or ():
                 wanted.add(TopicPartition(topic, partition))
         new = wanted - self._assigned
         if not new:

@@ -72,10 +72,14 @@ class CensusSnapshot(EventEnvelope):
     )
     physical_beds: Count | None = Field(default=None, description="Vårdplatser physically present.")
     surge_beds_24h: Count | None = Field(
-        default=None, description="Additional beds that could be opened within 24 h."
+        default=None,
+        description="Additional beds that could be staffed and opened within 24 h "
+        "(EDXL-HAVE; kapacitetsökningsförmåga).",
     )
     surge_beds_72h: Count | None = Field(
-        default=None, description="Additional beds that could be opened within 72 h."
+        default=None,
+        description="Additional beds that could be staffed and opened within 72 h; "
+        "cumulative, so never fewer than surge_beds_24h.",
     )
 
 
@@ -174,7 +178,7 @@ class CapacityChange(EventEnvelope):
 
 class PreparednessDeclared(EventEnvelope):
     """A region declared a preparedness level (beredskapsläge). ``ward_id`` is the
-    reporting unit (e.g. the regional coordination's own unit)."""
+    reporting unit (e.g. the regional coordination's own unit): a ward of that region."""
 
     type: Literal["preparedness"] = "preparedness"
     region_code: RegionCode
@@ -230,6 +234,8 @@ class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1] = 1
-    source: SourceSystem
-    hospital_id: HsaId
+    source: SourceSystem = Field(description="Sending system; every event's source is this.")
+    hospital_id: HsaId = Field(
+        description="Hospital every event's ward belongs to; also the Kafka message key."
+    )
     events: Annotated[list[dict[str, object]], Field(min_length=1, max_length=10_000)]

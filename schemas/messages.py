@@ -7,7 +7,6 @@ never a made-up 0 or infinity. Measures are defined in DOMAIN.md ("Measures").
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 from uuid import UUID
@@ -182,7 +181,9 @@ class InvalidEventRecord(_Message):
     event_id: str | None = None
     ward_id: str | None = None
     source: str | None = None
-    received_at: datetime = Field(description="Processing time of the rejection (UTC).")
+    received_at: EventTime = Field(
+        description="Processing time of the rejection (timezone-aware; UTC by convention)."
+    )
     origin: str = Field(description="'kafka:<topic>/<partition>@<offset>' or 'http'")
     raw: str | None = Field(default=None, max_length=100_000)
 

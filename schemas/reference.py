@@ -119,12 +119,13 @@ class ReferenceData(BaseModel):
         return self
 
     def model_post_init(self, context: Any, /) -> None:
+        # Runs before the consistency check: tolerate dangling ids, which it reports.
         by_hospital: dict[str, list[Ward]] = {hid: [] for hid in self.hospitals}
         for ward in self.wards.values():
-            by_hospital[ward.hospital_id].append(ward)
+            by_hospital.setdefault(ward.hospital_id, []).append(ward)
         by_region: dict[str, list[Hospital]] = {code: [] for code in self.regions}
         for hospital in self.hospitals.values():
-            by_region[hospital.region_code].append(hospital)
+            by_region.setdefault(hospital.region_code, []).append(hospital)
         self._wards_by_hospital = {hid: tuple(wards) for hid, wards in by_hospital.items()}
         self._hospitals_by_region = {code: tuple(hs) for code, hs in by_region.items()}
         self._wards_by_region = {
@@ -146,6 +147,9 @@ class ReferenceData(BaseModel):
         ward_map = _unique(wards, lambda w: w.ward_id, "ward", duplicates)
         if duplicates:
             raise ReferenceDataError("; ".join(duplicates[:20]))
+        problems = _problems(region_map, hospital_map, ward_map)
+        if problems:
+            raise ReferenceDataError("; ".join(problems[:20]))
         return cls(regions=region_map, hospitals=hospital_map, wards=ward_map)
 
     def hospital_of(self, ward_id: str) -> Hospital:

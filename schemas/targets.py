@@ -165,7 +165,8 @@ def target_for(
     if adjust_size and beds > 0:
         target = min(target, size_adjusted_target(beds, config.size_adjustment.risk))
     target += geography_adjustment(config, region_code)
-    return min(1.0, max(config.minimum_target, target))
+    # Rounded: 0.95 + 0.02 should read 0.97 wherever the target is shown.
+    return round(min(1.0, max(config.minimum_target, target)), 6)
 
 
 def geography_adjustment(config: TargetConfig, region_code: str | None) -> float:

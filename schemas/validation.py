@@ -27,9 +27,10 @@ One bad item never rejects its neighbours. Accepted events keep the message's or
 ``WardRegistered`` accepted in a message is visible to the items after it in the same
 message (the caller applies it to its ``ReferenceData`` with ``with_ward`` afterwards).
 
-Speed (the stream's hot path): one orjson parse, one personnummer regex over the raw
-bytes, one pydantic call for the whole list of items (per-item work only for items that
-fail), then a few dict lookups and comparisons per event.
+Speed (the stream's hot path): one scan of the raw bytes for personnummer shapes (in C:
+``bytes.translate`` and ``bytes.find``), one orjson parse, one pydantic call for the whole
+list of items (when some fail, their errors come from that call and the rest are
+validated in one more), then a few dict lookups and comparisons per event.
 """
 
 from __future__ import annotations
@@ -226,11 +227,17 @@ class _Context:
     """Everything the per-item checks need, looked up once per message."""
 
     __slots__ = (
+        "available_factor",
+        "available_slack",
         "batch",
+        "count_factor",
+        "count_slack",
         "hospital_id",
         "latest",
         "latest_effective",
         "limits",
+        "occupied_factor",
+        "occupied_slack",
         "reference",
         "registered",
         "single_raw",
@@ -257,6 +264,13 @@ class _Context:
         self.batch = single_raw is None
         self.single_raw = single_raw
         self.registered: dict[str, Ward] = {}
+        # Plain attributes: reading a pydantic model's field costs twice a slot's.
+        self.occupied_factor = limits.occupied_factor
+        self.occupied_slack = limits.occupied_slack
+        self.available_factor = limits.available_factor
+        self.available_slack = limits.available_slack
+        self.count_factor = limits.count_factor
+        self.count_slack = limits.count_slack
 
     def prefix(self, index: int) -> str:
         return f"events[{index}]" if self.batch else ""
@@ -431,10 +445,14 @@ def _check(event: Event, context: _Context) -> _Problem | None:
             "source",
             f"{event.source!r} differs from the batch source {context.source!r}",
         )
+    # Exact-type dispatch (the union's members are not subclassed): cheaper than
+    # isinstance on the hot path, at the price of the ignores below.
     kind = type(event)
     if kind is WardRegistered:
         return _check_registration(event, context)  # type: ignore[arg-type]
-    ward = context.ward(event.ward_id)
+    ward = context.registered.get(event.ward_id) if context.registered else None
+    if ward is None:
+        ward = context.wards.get(event.ward_id)
     if ward is None:
         return InvalidReason.UNKNOWN_WARD, "ward_id", f"unknown ward {event.ward_id}"
     if context.hospital_id is not None and ward.hospital_id != context.hospital_id:
@@ -447,7 +465,7 @@ def _check(event: Event, context: _Context) -> _Problem | None:
     if event.occurred_at > context.latest:
         return _in_future(event, context)
     if kind is CensusSnapshot:
-        return _check_census(event, ward, context.limits)  # type: ignore[arg-type]
+        return _check_census(event, ward, context)  # type: ignore[arg-type]
     if kind is PatientMovement:
         return _check_movement(event, context)  # type: ignore[arg-type]
     if kind is CapacityChange:
@@ -475,23 +493,25 @@ _CENSUS_COUNTS = (
 )
 
 
-def _check_census(event: CensusSnapshot, ward: Ward, limits: ValidationLimits) -> _Problem | None:
+def _check_census(event: CensusSnapshot, ward: Ward, context: _Context) -> _Problem | None:
     available = event.available_beds
     occupied = event.occupied
-    physical = ward.physical_beds if event.physical_beds is None else event.physical_beds
-    if occupied > limits.occupied_factor * available + limits.occupied_slack:
+    physical = event.physical_beds
+    if physical is None:
+        physical = ward.physical_beds
+    if occupied > context.occupied_factor * available + context.occupied_slack:
         return (
             InvalidReason.IMPLAUSIBLE_VALUE,
             "occupied",
-            f"{occupied} patients on {available} available beds "
-            f"(limit {limits.occupied_factor:g} × available + {limits.occupied_slack})",
+            f"{occupied} patients on {available} available beds (limit "
+            f"{context.occupied_factor:g} × available + {context.occupied_slack})",
         )
-    if available > limits.available_factor * physical + limits.available_slack:
+    if available > context.available_factor * physical + context.available_slack:
         return (
             InvalidReason.IMPLAUSIBLE_VALUE,
             "available_beds",
-            f"{available} available beds on a ward of {physical} physical beds "
-            f"(limit {limits.available_factor:g} × physical + {limits.available_slack})",
+            f"{available} available beds on a ward of {physical} physical beds (limit "
+            f"{context.available_factor:g} × physical + {context.available_slack})",
         )
     overcrowded = event.overcrowded
     if overcrowded is not None and overcrowded > occupied:
@@ -506,9 +526,10 @@ def _check_census(event: CensusSnapshot, ward: Ward, limits: ValidationLimits) -
             "outlying_hosted",
             f"{event.outlying_hosted} outlying patients of {occupied} occupied",
         )
-    ceiling = limits.count_factor * (physical if physical > available else available)
-    ceiling += limits.count_slack
-    surge_24h, surge_72h = event.surge_beds_24h, event.surge_beds_72h
+    ceiling = context.count_factor * (physical if physical > available else available)
+    ceiling += context.count_slack
+    surge_24h = event.surge_beds_24h
+    surge_72h = event.surge_beds_72h
     if (
         event.pending_admissions > ceiling
         or event.expected_discharges_24h > ceiling
@@ -520,8 +541,8 @@ def _check_census(event: CensusSnapshot, ward: Ward, limits: ValidationLimits) -
         return (
             InvalidReason.IMPLAUSIBLE_VALUE,
             name,
-            f"{getattr(event, name)} on a ward of {physical} physical beds "
-            f"(limit {limits.count_factor:g} × beds + {limits.count_slack})",
+            f"{getattr(event, name)} on a ward of {physical} physical beds (limit "
+            f"{context.count_factor:g} × beds + {context.count_slack})",
         )
     if surge_24h is not None and surge_72h is not None and surge_72h < surge_24h:
         return (
@@ -641,6 +662,8 @@ def _format_errors(errors: list[ErrorDetails], prefix: str, tag: str | None) -> 
             location = location[1:]
         if tag is not None and location and location[0] == tag:
             location = location[1:]  # the union's tag: not a field of the event
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            location.append("type")  # the discriminator is a field the sender got wrong
         path = prefix
         for part in location:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))

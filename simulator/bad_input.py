@@ -40,6 +40,9 @@ BAD_CLASSES: tuple[InvalidReason, ...] = (
 )
 _FUTURE_S = 3650 * DAY
 _RECENT_PER_HOSPITAL = 200
+# Heartbeats and preparedness declarations are idempotent: the pipeline need not (and does
+# not) reject a repeat of one, so only these are repeated as duplicates.
+_DEDUPLICATED = frozenset({"census", "movement", "capacity"})
 
 
 class BadInputInjector:
@@ -73,11 +76,15 @@ class BadInputInjector:
         recent = self._recent.get(emission.hospital_id)
         if recent is None:
             recent = self._recent[emission.hospital_id] = deque(maxlen=_RECENT_PER_HOSPITAL)
-        recent.append(emission)
+        payload = emission.payload
+        if isinstance(payload, dict) and payload["type"] in _DEDUPLICATED:
+            recent.append(emission)
         if self.rng.random() >= self.share:
             return []
         reason = BAD_CLASSES[self._turn % len(BAD_CLASSES)]
         self._turn += 1
+        if reason is InvalidReason.DUPLICATE and not recent:
+            reason = InvalidReason.TOO_LATE
         self.counts[reason] += 1
         variant = self._variant.get(reason, 0)
         self._variant[reason] = variant + 1

@@ -57,11 +57,14 @@ _CANCEL = 5  # a mistaken movement is cancelled
 _RETURN = 6  # an outlying patient may move home
 _NIGHT_CLOSE = 7
 _NIGHT_OPEN = 8
-_SURGE_CHECK = 9
+_MORNING_ROUND = 9  # early discharges and extra beds when overcrowded
 _SURGE_CLOSE = 10
 _SEASON_CLOSE = 11
 _SCRIPT = 12  # a scripted scenario action (callable)
 _INITIAL_CENSUS = 13
+
+_REPORTS = frozenset({_SLOT, _INITIAL_CENSUS})
+_REPORTS_LAST = 1 << 62
 
 _PLANNED = 1  # admission flags
 _INCIDENT = 2
@@ -206,6 +209,7 @@ class Simulation:
         options: ScenarioOptions | None = None,
         census_interval_s: int = 900,
         heartbeat_interval_s: int = 300,
+        burn_in_days: float = 10.0,
     ) -> None:
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
         self.options = options or ScenarioOptions()
@@ -225,7 +229,11 @@ class Simulation:
         self._seq = 0
         self._heap: list[tuple[int, int, int, Any, Any]] = []
         self._out: list[Emission] = []
-        self.now = self.start
+        # The model runs silently for a while before ``start`` so that the first census
+        # already shows a ward in its steady state (stays in progress, outlying patients,
+        # weekly rhythm), not a ward filled by formula.
+        self.origin = self.start - round(burn_in_days * DAY)
+        self.now = self.origin
         self.emitted = 0
 
         regions = set(self.options.regions) if self.options.regions else set(reference.regions)
@@ -260,6 +268,7 @@ class Simulation:
                 known_ward_ids=set(reference.wards),
             )
         self.info = self._setup(bad_share, tuple(sorted(regions)))
+        self.advance(self.start - 1)  # the burn-in: nothing is published before start
 
     # ------------------------------------------------------------------ public
 
@@ -295,7 +304,7 @@ class Simulation:
             self._on_return,
             self._on_night_close,
             self._on_night_open,
-            self._on_surge_check,
+            self._on_morning_round,
             self._on_surge_close,
             self._on_season_close,
             self._on_script,
@@ -329,7 +338,7 @@ class Simulation:
         for phase in sorted(groups):
             first_slot = self.start + 1 + (phase - self.start - 1) % self.slot_s
             self._push(first_slot, _SLOT, groups[phase], None)
-        self._plan_day(self.start, self.calendar.next_local_midnight(self.start))
+        self._plan_day(self.origin, self.calendar.next_local_midnight(self.origin))
 
         info = SimulationInfo(
             seed=self.seed,
@@ -355,7 +364,7 @@ class Simulation:
         rng = self.rng
         prof = w.profile
         mean = prof.occupancy * pressure * w.baseline
-        count = max(0, round(rng.gauss(mean, math.sqrt(max(mean, 1.0)) * 0.8)))
+        count = max(0, round(rng.gauss(mean, math.sqrt(max(mean, 1.0)) * 0.5)))
         count = min(count, w.physical + w.extra_surge)
         sigma = prof.los_sigma
         los_days = prof.mean_los_days * self.scenario.los_factor
@@ -366,7 +375,7 @@ class Simulation:
             planned = rng.random() >= prof.unplanned_share
             patient = Patient(self._encounter(w.hospital), w, w, planned)
             w.patients[patient.ref] = patient
-            end = self._on_the_day(self.start + int(remaining), self.start, w.care_type)
+            end = self._on_the_day(self.origin + int(remaining), self.origin, w.care_type)
             self._schedule_end(patient, end, los_days=None)
 
     def _place_initial_overflow(self, w: WardSim) -> None:
@@ -455,7 +464,10 @@ class Simulation:
 
     def _push(self, ts: int, kind: int, a: Any, b: Any) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (ts, self._seq, kind, a, b))
+        # A census is authoritative for its second (the core counts a movement in the same
+        # second as included in it): reports go after everything else in their second.
+        seq = self._seq + _REPORTS_LAST if kind in _REPORTS else self._seq
+        heapq.heappush(self._heap, (ts, seq, kind, a, b))
 
     def _encounter(self, hospital: HospitalSim) -> str:
         self._enc += 1
@@ -463,7 +475,7 @@ class Simulation:
 
     def _emit(self, ts: int, w: WardSim, payload: Payload) -> None:
         hospital = w.hospital
-        if hospital.silent_from is not None and ts >= hospital.silent_from:
+        if ts < self.start or (hospital.silent_from is not None and ts >= hospital.silent_from):
             return
         w.last_emit_ts = ts
         emission = Emission(ts, hospital.hospital_id, hospital.source, payload)
@@ -480,7 +492,14 @@ class Simulation:
         return w.phase + k * slot
 
     def _cancel_delay(self, w: WardSim, ts: int) -> int | None:
-        """Minutes until a mistake is noticed, if that is before the next census."""
+        """Seconds until a mistake is noticed, if that is before the ward's next census.
+
+        No census may fall between a mistake and its cancel, nor in the mistake's own
+        second: a census would count the mistake in, and cancelling a movement the census
+        already holds is ambiguous for any reader of the feed.
+        """
+        if ts <= self.start or self._next_census(w, ts - 1) == ts:
+            return None
         room = self._next_census(w, ts) - ts - 30
         if room < 120:
             return None
@@ -513,6 +532,19 @@ class Simulation:
         patient.token += 1
         patient.discharge_ts = ts
         self._push(ts, _END, patient, patient.token)
+
+    def _overflow_ward(self, w: WardSim) -> WardSim | None:
+        """Where a patient goes when the ward is packed: the roomiest ward that can take them."""
+        kinds = _HOSTING_CARE if w.care_type in _HOSTING_CARE else frozenset({w.care_type})
+        best: WardSim | None = None
+        for other in (w, *w.siblings):
+            if (
+                other.care_type in kinds
+                and _plausible(other.occupied + 1, other.available)
+                and (best is None or other.free > best.free)
+            ):
+                best = other
+        return best
 
     def _find_host(self, w: WardSim) -> WardSim | None:
         best: WardSim | None = None
@@ -602,10 +634,9 @@ class Simulation:
                     t = cal.local_time(day_start, hour + rng.random() * 0.5)
                     if now <= t < day_end:
                         self._push(t, kind, w, None)
-            if w.care_type is not CareType.PSYCHIATRY:
-                t = cal.local_time(day_start, profiles.SURGE_CHECK_HOUR + rng.random() * 0.5)
-                if now <= t < day_end:
-                    self._push(t, _SURGE_CHECK, w, None)
+            t = cal.local_time(day_start, profiles.MORNING_ROUND_HOUR + rng.random() * 0.5)
+            if now <= t < day_end:
+                self._push(t, _MORNING_ROUND, w, None)
         self._push(day_end, _DAY, None, None)
 
     def _on_decide(self, ts: int, w: WardSim, flags: int) -> None:
@@ -632,6 +663,11 @@ class Simulation:
             and rng.random() < profiles.OUTLYING_PLACEMENT_SHARE
         ):
             caring = self._find_host(w) or w
+        if not _plausible(caring.occupied + 1, caring.available):
+            overflow = self._overflow_ward(w)
+            if overflow is None:
+                return  # no room anywhere in the hospital: sent on to another hospital
+            caring = overflow
         patient = Patient(self._encounter(w.hospital), w, caring, planned)
         if (
             w.care_type is CareType.INTENSIVE_CARE
@@ -840,8 +876,22 @@ class Simulation:
             n, w.night_closed = w.night_closed, 0
             self._capacity(ts, w, n, "staffing")
 
-    def _on_surge_check(self, ts: int, w: WardSim, _: Any) -> None:
+    def _on_morning_round(self, ts: int, w: WardSim, _: Any) -> None:
+        """An overcrowded ward discharges early whom it can, and may open extra beds."""
         over = -w.free
+        if over <= 0:
+            return
+        early = round(over * profiles.EARLY_DISCHARGE_SHARE)
+        if early > 0:
+            soon = ts + profiles.EARLY_DISCHARGE_HORIZON_H * HOUR
+            due = sorted(
+                (p for p in w.patients.values() if p.discharge_ts <= soon and not p.outlying),
+                key=_by_discharge,
+            )
+            for patient in due[:early]:
+                when = self._on_the_day(ts, ts, w.care_type)
+                if when < patient.discharge_ts:
+                    self._schedule_end(patient, when, los_days=None)
         if w.surge_open or over < 2:
             return
         if self.rng.random() >= profiles.SURGE_OPEN_SHARE * self.scenario.surge_open_factor:
@@ -864,7 +914,7 @@ class Simulation:
         """Close the season's beds as they empty (a ward does not evict patients)."""
         remaining = w.season_target - w.season_closed
         n = min(remaining, max(1, w.free))
-        if n > 0:
+        if n > 0 and _plausible(w.occupied, w.available - n):
             w.season_closed += n
             self._capacity(ts, w, -n, "season")
         if w.season_closed < w.season_target:
@@ -897,6 +947,16 @@ class Simulation:
 
 def _wid(ward: Ward) -> str:
     return ward.ward_id
+
+
+def _plausible(occupied: int, available: int) -> bool:
+    """Within what the validation accepts from a census (occupied <= 1.5 x available + 5),
+    with a margin: a hospital spreads patients over its wards long before that."""
+    return occupied <= 1.35 * available + 3
+
+
+def _by_discharge(patient: Patient) -> int:
+    return patient.discharge_ts
 
 
 def _roomiest(wards: list[WardSim], care: CareType) -> WardSim | None:

@@ -30,31 +30,31 @@ class CareProfile:
 
 
 CARE_PROFILES: dict[CareType, CareProfile] = {
-    CareType.SOMATIC_ACUTE: CareProfile(4.3, 0.85, 0.975, 0.88, True, 0.35, 1.6),
-    CareType.SOMATIC_PLANNED: CareProfile(3.0, 0.70, 0.93, 0.20, True, 0.30, 1.2),
-    CareType.INTENSIVE_CARE: CareProfile(2.6, 1.00, 0.82, 0.80, False, 0.0, 0.5),
+    CareType.SOMATIC_ACUTE: CareProfile(4.3, 0.85, 0.955, 0.88, True, 0.35, 1.6),
+    CareType.SOMATIC_PLANNED: CareProfile(3.0, 0.70, 0.90, 0.20, True, 0.30, 1.2),
+    CareType.INTENSIVE_CARE: CareProfile(2.6, 1.00, 0.74, 0.80, False, 0.0, 0.5),
     CareType.PSYCHIATRY: CareProfile(13.0, 0.90, 0.97, 0.90, False, 0.10, 2.5),
-    CareType.PAEDIATRIC: CareProfile(2.3, 0.80, 0.80, 0.90, False, 0.20, 1.2),
+    CareType.PAEDIATRIC: CareProfile(2.3, 0.80, 0.74, 0.90, False, 0.20, 1.2),
 }
 
 # Relative demand per region (multiplies CareProfile.occupancy).
 REGION_PRESSURE: dict[str, float] = {
-    "01": 1.015,  # Stockholm
-    "03": 1.035,  # Uppsala
+    "01": 1.01,  # Stockholm
+    "03": 1.03,  # Uppsala
     "04": 1.03,  # Sörmland
-    "05": 0.99,  # Östergötland
-    "06": 0.95,  # Jönköping
-    "07": 0.965,  # Kronoberg
-    "08": 0.90,  # Kalmar: lowest overcrowding in the country
-    "09": 0.97,  # Gotland
-    "10": 0.98,  # Blekinge
-    "12": 1.05,  # Skåne: highest overcrowding in the country
-    "13": 0.97,  # Halland
+    "05": 0.98,  # Östergötland
+    "06": 0.93,  # Jönköping
+    "07": 0.95,  # Kronoberg
+    "08": 0.87,  # Kalmar: lowest overcrowding in the country
+    "09": 0.96,  # Gotland
+    "10": 0.97,  # Blekinge
+    "12": 1.06,  # Skåne: highest overcrowding in the country
+    "13": 0.95,  # Halland
     "14": 1.02,  # Västra Götaland
-    "17": 0.985,  # Värmland
+    "17": 0.98,  # Värmland
     "18": 1.01,  # Örebro
     "19": 1.02,  # Västmanland
-    "20": 1.0,  # Dalarna
+    "20": 0.99,  # Dalarna
     "21": 1.03,  # Gävleborg
     "22": 1.0,  # Västernorrland
     "23": 1.0,  # Jämtland Härjedalen
@@ -95,16 +95,17 @@ MIN_STAY_S = 3 * 3600
 ICU_STEP_DOWN_SHARE = 0.8  # ICU stays end on a ward of the same hospital, not at home
 ACUTE_TRANSFER_SHARE = 0.07  # acute stays continuing on another acute ward
 ICU_RESPONSIBLE_ELSEWHERE = 0.3  # ICU patients whose responsible ward is a surgical ward
-OUTLYING_PLACEMENT_SHARE = (
-    0.23  # a full ward places the patient elsewhere rather than in a corridor
-)
-RETURN_HOME_SHARE = 0.5  # outlying patients moved home when a bed frees up
+# A full ward places the patient on another ward rather than in its corridor.
+OUTLYING_PLACEMENT_SHARE = 0.12
+RETURN_HOME_SHARE = 0.8  # outlying patients moved home when a bed frees up
 PLANNED_POSTPONE_SHARE = 0.5  # booked admissions postponed when the ward is full
 
 # Capacity
 NIGHT_CLOSE_HOUR = 21.0
 NIGHT_REOPEN_HOUR = 7.0
-SURGE_CHECK_HOUR = 9.5
+MORNING_ROUND_HOUR = 9.0
+EARLY_DISCHARGE_SHARE = 0.7  # of the patients above the available beds
+EARLY_DISCHARGE_HORIZON_H = 36  # who may go today instead: those due within this many hours
 SURGE_OPEN_SHARE = 0.25  # overcrowded wards that open extra beds at the morning check
 SURGE_OPEN_HOURS = 48
 

@@ -145,7 +145,9 @@ async def refresh_dirty(
                 "SELECT capmon_refresh_occupancy(interval '1 hour', %s, %s)", (start, end)
             )
             await conn.execute("SELECT capmon_refresh_compliance(%s, %s)", (start, end))
-            recent_start = start if five_min_bound is None else max(start, _hour_of(five_min_bound) + HOUR)
+            recent_start = (
+                start if five_min_bound is None else max(start, _hour_of(five_min_bound) + HOUR)
+            )
             if recent_start < end:
                 await conn.execute(
                     "SELECT capmon_refresh_occupancy(interval '5 minutes', %s, %s)",
@@ -172,7 +174,7 @@ async def refresh_all_dirty(
     conn: psycopg.AsyncConnection[tuple[object, ...]], *, now: datetime, max_hours: int = 48
 ) -> list[RefreshResult]:
     """Refresh runs until no unlocked dirty hour is left."""
-    results = []
+    results: list[RefreshResult] = []
     while True:
         result = await refresh_dirty(conn, now=now, max_hours=max_hours)
         if result.empty:
@@ -191,7 +193,9 @@ async def refresh_range(
     async with conn.transaction():
         await conn.execute("SET LOCAL TimeZone = 'UTC'")
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))
-        await conn.execute("SELECT capmon_refresh_occupancy(interval '1 hour', %s, %s)", (start, end))
+        await conn.execute(
+            "SELECT capmon_refresh_occupancy(interval '1 hour', %s, %s)", (start, end)
+        )
         await conn.execute("SELECT capmon_refresh_compliance(%s, %s)", (start, end))
         if five_minute:
             await conn.execute(

@@ -75,8 +75,9 @@ async def create_ahead(conn: AsyncConn, *, now: datetime) -> list[str]:
     async with conn.transaction():
         await conn.execute(
             """
-            SELECT capmon_ensure_partition(t.table_name,
-                                           date_add(%s::timestamptz, n * ('1 ' || t.granularity)::interval, 'UTC'))
+            SELECT capmon_ensure_partition(
+                t.table_name,
+                date_add(%s::timestamptz, n * ('1 ' || t.granularity)::interval, 'UTC'))
             FROM capmon_time_tables t, generate_series(0, t.premake) AS n
             ORDER BY t.table_name, n
             """,
@@ -99,7 +100,9 @@ async def expired_partitions(conn: AsyncConn, *, now: datetime) -> list[Partitio
     return [Partition(*row) for row in await cur.fetchall()]  # type: ignore[arg-type]
 
 
-async def drop_expired(conn: AsyncConn, *, now: datetime, lock_timeout_s: float = 10.0) -> list[Partition]:
+async def drop_expired(
+    conn: AsyncConn, *, now: datetime, lock_timeout_s: float = 10.0
+) -> list[Partition]:
     """Drop expired partitions, each in its own short transaction."""
     dropped = []
     for part in await expired_partitions(conn, now=now):
@@ -133,7 +136,9 @@ async def run(
     while not stop.is_set():
         try:
             if conn is None or conn.closed:
-                conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=10)
+                conn = await psycopg.AsyncConnection.connect(
+                    url, autocommit=True, connect_timeout=10
+                )
             result = await maintain_once(conn, now=clock())
             hours = sum(r.hours for r in result.refreshes)
             if result.created or result.dropped or hours:
@@ -168,7 +173,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings: Settings = get_settings()
     url = args.database_url or database_url(settings)
     log.info("maintaining %s", redacted(url))

@@ -87,7 +87,9 @@ def _choose_backend(
     return requested or detect_backend(conn)
 
 
-def _apply(conn: psycopg.Connection[tuple[object, ...]], migration: Migration, backend: Backend) -> None:
+def _apply(
+    conn: psycopg.Connection[tuple[object, ...]], migration: Migration, backend: Backend
+) -> None:
     with conn.transaction():
         # Without parameters psycopg sends the file as one simple query: several statements,
         # dollar-quoted function bodies and all.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from itertools import pairwise
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from importlib.abc import Traversable
+from itertools import pairwise
 
 _NAME = re.compile(r"^(?P<number>\d{3})_[a-z0-9_]+\.sql$")
 

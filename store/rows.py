@@ -3,7 +3,7 @@
 Values are the JSON of ``schemas.messages`` models, decoded with orjson and read field by field
 rather than validated with pydantic: the producer is our own stream, validated on the way in,
 and the sink must keep up with it. Timestamps stay ISO-8601 strings; PostgreSQL parses them
-while copying. A message that does not have the expected shape raises ``MalformedMessage``.
+while copying. A message that does not have the expected shape raises ``MalformedMessageError``.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ PERSONAL_DATA = "personal_data"
 Row = tuple[Any, ...]
 
 
-class MalformedMessage(ValueError):
+class MalformedMessageError(ValueError):
     """A record on an output topic that is not one of the outbound message types."""
 
 
@@ -248,7 +248,7 @@ def invalid_row(m: dict[str, Any], *, partition: int, offset: int) -> Row:
 
 
 def add_message(batch: RowBatch, value: bytes, *, partition: int, offset: int) -> None:
-    """Decode one record value and append its row to ``batch``; ``MalformedMessage`` if not."""
+    """Decode one record value and append its row to ``batch``; ``MalformedMessageError`` if not."""
     try:
         message = orjson.loads(value)
         kind = message["kind"]
@@ -261,8 +261,8 @@ def add_message(batch: RowBatch, value: bytes, *, partition: int, offset: int) -
         elif kind == "invalid":
             batch.invalid.append(invalid_row(message, partition=partition, offset=offset))
         else:
-            raise MalformedMessage(f"unknown message kind {kind!r}")
-    except MalformedMessage:
+            raise MalformedMessageError(f"unknown message kind {kind!r}")
+    except MalformedMessageError:
         raise
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise MalformedMessage(f"{type(exc).__name__}: {exc}") from exc
+        raise MalformedMessageError(f"{type(exc).__name__}: {exc}") from exc

@@ -77,21 +77,24 @@ _CREATE_STAGES = ";\n".join(
     + [f"CREATE TEMP TABLE IF NOT EXISTS {_DIRTY_STAGE} (hour timestamptz) ON COMMIT DELETE ROWS"]
 )
 
-# A state at T changes the aggregates in [T, T + how long it holds] (040_aggregate_functions.sql).
+# A state at T reported at R changes the aggregates in [T, min(R + interval, T + 24 h)]
+# (040_aggregate_functions.sql).
 _WARD_STATE_INSERT = sql.SQL(
     """
     WITH inserted AS ({insert})
     , dirty AS (
         INSERT INTO {dirty} (hour)
         SELECT DISTINCT h FROM inserted,
-            generate_series(date_bin('1 hour', as_of, timestamptz '2000-01-01 00:00:00+00'),
-                            as_of + make_interval(secs => least(expected_interval_s, {hold})),
-                            interval '1 hour') AS h
+            generate_series(
+                date_bin('1 hour', as_of, timestamptz '2000-01-01 00:00:00+00'),
+                least(coalesce(last_reported_at, as_of) + make_interval(secs => expected_interval_s),
+                      as_of + make_interval(secs => {hold})),
+                interval '1 hour') AS h
     )
     SELECT count(*) FROM inserted
     """
 ).format(
-    insert=WARD_STATES.insert_sql(returning="as_of, expected_interval_s"),
+    insert=WARD_STATES.insert_sql(returning="as_of, last_reported_at, expected_interval_s"),
     dirty=sql.Identifier(_DIRTY_STAGE),
     hold=sql.Literal(MAX_HOLD_SECONDS),
 )
@@ -127,7 +130,9 @@ _ALERT_LATEST_UPSERT = sql.SQL(
     """
 ).format(
     cols=sql.SQL(", ").join(map(sql.Identifier, _ALERT_LATEST_COLUMNS)),
-    excluded=sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in _ALERT_LATEST_COLUMNS),
+    excluded=sql.SQL(", ").join(
+        sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in _ALERT_LATEST_COLUMNS
+    ),
     stage=sql.Identifier(ALERTS.stage),
 )
 # An acknowledgement that arrives after a later lifecycle event still marks the alert.
@@ -160,13 +165,15 @@ class WriteCounts:
     inserted: dict[str, int]
 
 
-async def _copy(cur: psycopg.AsyncCursor[tuple[object, ...]], staged: Staged, rows: list[Row]) -> None:
+async def _copy(
+    cur: psycopg.AsyncCursor[tuple[object, ...]], staged: Staged, rows: list[Row]
+) -> None:
     async with cur.copy(staged.copy_sql()) as copy:
         for row in rows:
             await copy.write_row(row)
 
 
-async def _count(cur: psycopg.AsyncCursor[tuple[object, ...]], query: sql.Composable) -> int:
+async def _count(cur: psycopg.AsyncCursor[tuple[object, ...]], query: sql.Composed) -> int:
     await cur.execute(query)
     row = await cur.fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]

@@ -130,13 +130,15 @@ def build_app(
     targets = targets if targets is not None else load_targets()
     partitions = settings.topic_partitions
     app_id = settings.topic(settings.worker_id)
+    datadir = settings.data_dir / "worker" / app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id,
         broker=broker_url(settings),
         store=table_store_url(settings),
         topic_partitions=partitions,
         topic_replication_factor=settings.topic_replication_factor,
-        datadir=str(settings.data_dir / "worker" / app_id),
+        datadir=str(datadir),
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
@@ -152,10 +154,19 @@ def build_app(
         settings.topic(TICKS_TOPIC),
         key_type=bytes,
         value_type=bytes,
+        # raw: faust must never decode payloads itself; a malformed message would stall
+        # its stream. Decoding (and rejecting) is ours, per event.
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=partitions,
     )
     contributions = app.topic(
-        topics.contributions, key_type=bytes, value_type=bytes, partitions=partitions
+        topics.contributions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
     )
     wards_table = app.Table("wards", key_type=bytes, value_type=bytes, partitions=partitions)
     hospitals_table = app.Table(

@@ -107,13 +107,7 @@ class KafkaBroker:
             self._say(f"kafka is already running at {status.address} (pid {status.pid})")
             return status
         self.layout.pid_file.unlink(missing_ok=True)  # stale: its process is gone
-        java = find_java()
-        require_free(self.port, purpose="Kafka", option="--kafka-port")
-        require_free(
-            self.controller_port,
-            purpose="Kafka controller",
-            option="--kafka-controller-port",
-        )
+        java = self.preflight()
         self.ensure_libs()
         self._write_config()
         self._format_storage(java)
@@ -136,6 +130,17 @@ class KafkaBroker:
             f"ready in {time.monotonic() - started:.1f}s)"
         )
         return self.status()
+
+    def preflight(self) -> Path:
+        """Check what a start needs before anything starts; returns the java to use."""
+        java = find_java()
+        require_free(self.port, purpose="Kafka", option="--kafka-port")
+        require_free(
+            self.controller_port,
+            purpose="Kafka controller",
+            option="--kafka-controller-port",
+        )
+        return java
 
     def down(self) -> bool:
         """Stop the broker this data directory started; False if none was running."""

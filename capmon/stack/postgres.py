@@ -60,7 +60,8 @@ def can_connect(url: str, *, timeout_s: float = 2.0) -> str | None:
         with psycopg.connect(url, connect_timeout=max(1, round(timeout_s)), autocommit=True) as c:
             c.execute("SELECT 1")
     except psycopg.Error as exc:
-        return str(exc).strip() or type(exc).__name__
+        # libpq's messages span lines; one line reads better in a status table.
+        return " ".join(str(exc).split()) or type(exc).__name__
     return None
 
 
@@ -104,8 +105,7 @@ class EmbeddedPostgres:
             status = self.status()
             self._say(f"postgres is already running at {status.address} (pid {status.pid})")
             return status
-        bin_dir = binaries_dir()
-        require_free(self.port, purpose="PostgreSQL", option="--postgres-port")
+        bin_dir = self.preflight()
         user = server_user()
         self._init_cluster(bin_dir, user)
         self._write_config(user)
@@ -119,6 +119,12 @@ class EmbeddedPostgres:
             f"ready in {time.monotonic() - started:.1f}s)"
         )
         return status
+
+    def preflight(self) -> Path:
+        """Check what a start needs before anything starts; returns the binaries' dir."""
+        bin_dir = binaries_dir()
+        require_free(self.port, purpose="PostgreSQL", option="--postgres-port")
+        return bin_dir
 
     def down(self) -> bool:
         proc = self.process()

@@ -61,10 +61,19 @@ class Stack:
         external broker or database start only the other one).
         """
         with self._locked():
+            # Check ports and tools of everything that will start before starting
+            # anything, so a taken Kafka port does not leave a lone PostgreSQL behind.
+            pg = self.postgres
+            if postgres and isinstance(pg, EmbeddedPostgres) and pg.process() is None:
+                pg.preflight()
+            if kafka and self.kafka.process() is None:
+                self.kafka.preflight()
             # PostgreSQL first: it is quick, and a broken database URL should fail
             # before the slower broker start.
-            if postgres:
+            if postgres and isinstance(self.postgres, EmbeddedPostgres):
                 self.postgres.up(timeout_s=self._postgres_timeout_s)
+            elif postgres:
+                self.postgres.up()  # someone else's server: a short check, not a start
             if kafka:
                 self.kafka.up(timeout_s=self._kafka_timeout_s)
         return self.info()

@@ -13,10 +13,13 @@ What is real and what is made up:
   regions with long distances to the next hospital: population density below about
   12 inhabitants/km² (Dalarna, Västernorrland, Jämtland Härjedalen, Västerbotten,
   Norrbotten) plus the island of Gotland.
-- Hospitals: real hospitals with real names, 61 of them emergency hospitals
-  (akutsjukhus) and a few hospitals with inpatient wards but no round-the-clock
-  emergency department (``emergency=false``). Hospital ids use the region's real
-  organisation number as the HSA-id prefix; the suffixes are made up.
+- Hospitals: real hospitals with real names, 63 of them emergency hospitals
+  (akutsjukhus) and two with inpatient wards but no round-the-clock emergency
+  department (``emergency=false``: Köping, Piteå). The emergency flag follows
+  DOMAIN.md's count (Stockholm, Skåne and Västra Götaland six or more); opening hours
+  of the smaller emergency departments change often and were not checked one by one.
+  Hospital ids use the region's real organisation number as the HSA-id prefix; the
+  suffixes are made up.
 - Wards: made up but realistic. Each region's total of available beds follows the
   2015 column of DOMAIN.md scaled to today's national total (``NATIONAL_AVAILABLE``,
   about 1.75 per 1,000 inhabitants); each hospital gets a share of its region by a size
@@ -99,8 +102,8 @@ HOSPITALS: tuple[tuple[str, int, str, str, float, bool], ...] = (
     ("12", 3, "Helsingborgs lasarett", CENTRAL, 5, True),
     ("12", 4, "Centralsjukhuset Kristianstad", CENTRAL, 4, True),
     ("12", 5, "Ystads lasarett", LOCAL, 1.6, True),
-    ("12", 6, "Trelleborgs lasarett", LOCAL, 1.2, False),
-    ("12", 7, "Hässleholms sjukhus", LOCAL, 1.2, False),
+    ("12", 6, "Trelleborgs lasarett", LOCAL, 1.2, True),
+    ("12", 7, "Hässleholms sjukhus", LOCAL, 1.2, True),
     ("13", 1, "Hallands sjukhus Halmstad", CENTRAL, 3, True),
     ("13", 2, "Hallands sjukhus Varberg", LOCAL, 2, True),
     ("14", 1, "Sahlgrenska Universitetssjukhuset, Sahlgrenska", UNIVERSITY, 12, True),
@@ -280,6 +283,10 @@ ICU_BEDS: dict[str, dict[str, int]] = {
     CENTRAL: {"IVA": 8},
     LOCAL: {"IVA": 5},
 }
+# Hospitals without an intensive care unit (their patients go to the central hospital).
+NO_ICU = frozenset(
+    {"SE2321000255-H006", "SE2321000255-H007", "SE2321000172-H002", "SE2321000230-H005"}
+)
 # Below these sizes a local hospital has no ward of that kind (small hospitals send
 # children, psychiatric and maternity patients to the central hospital).
 LOCAL_MINIMUM = {"PSY": 130, "KVI": 90, "PLK": 110, "PLO": 90, "ORT": 70}
@@ -343,11 +350,8 @@ def _specialty_beds(total: int, weights: dict[str, float]) -> dict[str, int]:
         del eligible[min(too_small, key=lambda code: (eligible[code], code))]
 
 
-def _hospital_wards(
-    hospital_id: str, kind: str, beds: int, emergency: bool, rng: random.Random
-) -> list[WardRow]:
-    # Hospitals without an emergency department have no intensive care unit.
-    icu = ICU_BEDS[kind] if emergency else {}
+def _hospital_wards(hospital_id: str, kind: str, beds: int, rng: random.Random) -> list[WardRow]:
+    icu = {} if hospital_id in NO_ICU else ICU_BEDS[kind]
     allocation = {code: icu_beds + rng.randint(-1, 1) for code, icu_beds in icu.items()}
     rest = beds - sum(allocation.values())
     mix = {
@@ -414,7 +418,7 @@ def build() -> dict[str, str]:
             writer.writerow([hospital_id, name, code, str(emergency).lower()])
             beds = round(beds_2015 * scale * weight / weight_sum)
             rng = random.Random(hospital_id)
-            wards += _hospital_wards(hospital_id, kind, beds, emergency, rng)
+            wards += _hospital_wards(hospital_id, kind, beds, rng)
 
     ward_out = io.StringIO()
     writer = csv.writer(ward_out, lineterminator="\n")

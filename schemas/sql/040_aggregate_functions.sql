@@ -2,15 +2,24 @@
 -- on both backends. `capmon maintain` (store/aggregates.py) calls the capmon_refresh_* functions
 -- for the hours in aggregate_dirty_hours.
 --
--- The step function (DOMAIN.md, time-weighted occupancy): a ward's state holds from its as_of
--- until the next state of that ward (ordered by as_of, then version), but never longer than the
--- ward's expected reporting interval. Past that the ward is stale: its beds are unknown, which
--- counts as neither occupied nor available ("shown as stale, not as zero"), so a silent ward
--- neither props up nor drags down a scope's occupancy. The interval is capped at 24 hours, which
--- bounds how far back a refresh has to look.
+-- The step function (DOMAIN.md, time-weighted occupancy). Each ward_state_history row is the
+-- ward's level from its as_of (the event time of the change; as_of and last_reported_at never
+-- decrease as version grows). A row holds until the earliest of
+--   * the next row of the ward (ordered by as_of, version): the level changed, or the ward
+--     reported again (a heartbeat gives a row with the same as_of and a newer last_reported_at);
+--   * last_reported_at + expected_interval_s: past that the ward is stale, exactly as the stream
+--     flags it, and its beds are unknown: they count as neither occupied nor available
+--     ("stale is shown as stale, not as zero"), so a silent ward neither props up nor drags down
+--     a scope's occupancy;
+--   * as_of + 24 hours, which bounds how far back a refresh has to look.
+-- For a ward reporting at least once per expected interval this is exactly the step function
+-- the stream integrates (streams/core/ward_state.py), so the hourly aggregates equal the core's
+-- hour buckets (tests/store/test_aggregates.py); across a stale gap the core carries the last
+-- level through the silence, the aggregates do not.
 --
--- Consequently a state at time T changes aggregates only within [T, T + its interval]: the
--- earlier state's segment can only be cut short there. The sink marks exactly those hours dirty.
+-- Consequently a new row at as_of T, reported at R, changes aggregates only within
+-- [T, min(R + interval, T + 24 h)]: the previous row's segment can only be cut short there. The
+-- sink marks exactly those hours dirty (store/writer.py).
 
 -- Segments of every ward's step function that overlap [t_from, t_to), clipped to it.
 CREATE FUNCTION capmon_ward_segments(t_from timestamptz, t_to timestamptz)
@@ -34,8 +43,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         SELECT h.ward_id, h.hospital_id, h.region_code, h.care_type, h.as_of,
                h.occupied, h.available_beds, h.overcrowded, h.outlying_hosted,
                least(lead(h.as_of) OVER (PARTITION BY h.ward_id ORDER BY h.as_of, h.version),
-                     h.as_of + make_interval(secs => least(h.expected_interval_s, 86400)))
-                   AS held_until
+                     coalesce(h.last_reported_at, h.as_of)
+                         + make_interval(secs => h.expected_interval_s),
+                     h.as_of + interval '24 hours') AS held_until
         FROM ward_state_history h
         WHERE h.as_of >= t_from - interval '24 hours' AND h.as_of < t_to
     ) s
@@ -185,7 +195,8 @@ BEGIN
         (s.ward_id),
         (s.hospital_id, s.care_type), (s.hospital_id),
         (s.region_code, s.care_type), (s.region_code),
-        (s.care_type), ());
+        (s.care_type), ())
+    HAVING count(*) > 0;  -- the empty grouping set yields a row even when no ward was known
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
 END

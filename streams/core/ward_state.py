@@ -43,9 +43,10 @@ the step function are clamped at 0 (a discharge before any census cannot give -1
 Overcrowded (överbeläggningar). Let excess = max(0, occupied - available). A census that
 reports ``overcrowded`` = R sets adj = R - excess(at census); one without it sets adj = 0.
 Then overcrowded = max(0, excess + adj): exactly R at the census, derived as
-max(0, occupied - available) when never reported, and moving one for one with
-occupied - available in between (the patients the source counted beyond the arithmetic,
-e.g. in wrong bed types, stay counted until the next census).
+max(0, occupied - available) when never reported, and moving one for one with the excess
+in between. The patients the source counted beyond the arithmetic (e.g. in a bed of the
+wrong kind) stay counted until the next census, even when a bed frees up: nothing says
+one of them moved into it.
 
 Placed elsewhere, pending admissions, expected discharges, physical and surge beds come
 from the latest census (physical beds from reference data before one). They are not
@@ -175,6 +176,8 @@ class WardStateValue:
     """One ward's state. Mutated only by ``apply_in_place``/``refresh_stale``; see module doc."""
 
     __slots__ = (
+        "_base_b",
+        "_base_p",
         "_cancels",
         "_census_key",
         "_cum_b",
@@ -185,6 +188,7 @@ class WardStateValue:
         "_next_six",
         "_recs",
         "_times",
+        "_wcache",
         "_xrecs",
         "as_of",
         "base",
@@ -240,10 +244,18 @@ class WardStateValue:
         self._keys: list[tuple[int, int, int]] = []
         self._times: list[int] = []
         self._levels: list[Level | None] = []
-        self._cum_p: list[int] = []  # ∫occupied from fin to the record's time (before it)
+        # ∫occupied (∫available) up to the record's time, before it: from an arbitrary
+        # origin, with _base_p (_base_b) the value at fin, so that finalising (moving
+        # fin) leaves the kept values valid.
+        self._cum_p: list[int] = []
         self._cum_b: list[int] = []
+        self._base_p = 0
+        self._base_b = 0
         self._dirty = 0  # derived arrays are valid below this index
         self._next_six: tuple[date, int] | None = None
+        # window -> (fin, first bucket, patient-s, bed-s) of its final part: the buckets
+        # only change when fin moves, so (fin, first bucket) identifies the sums.
+        self._wcache: dict[int, tuple[int, int, int, int]] = {}
         self.fine = Buckets(fine_bucket_s)
         self.coarse = Buckets(coarse_bucket_s)
 
@@ -275,6 +287,7 @@ class WardStateValue:
         new._cum_b = self._cum_b.copy()
         new.fine = self.fine.copy()
         new.coarse = self.coarse.copy()
+        new._wcache = self._wcache.copy()
         return new
 
     def to_dict(self) -> dict[str, Any]:
@@ -398,7 +411,8 @@ class WardStateValue:
         if i == 0:
             lv = self.base
             tp = self.fin if self.fin is not None else 0
-            cp = cb = 0
+            cp = self._base_p
+            cb = self._base_b
         else:
             lv = levels[i - 1]
             tp = times[i - 1]
@@ -435,12 +449,13 @@ class WardStateValue:
         self._dirty = n
 
     def _prefix(self, x: int) -> tuple[int, int]:
-        """∫occupied and ∫available from ``fin`` to ``x`` (``fin <= x``), from kept records."""
+        """∫occupied and ∫available up to ``x >= fin`` (from the arbitrary origin)."""
         j = bisect_right(self._times, x) - 1
         if j < 0:
             lv = self.base
             tj = self.fin if self.fin is not None else x
-            cp = cb = 0
+            cp = self._base_p
+            cb = self._base_b
         else:
             lv = self._levels[j]
             tj = self._times[j]
@@ -471,14 +486,24 @@ class WardStateValue:
         if start >= fin:
             ps, bs = self._prefix(start)
             return pw - ps, bw - bs
+        pw -= self._base_p
+        bw -= self._base_b
         fine, coarse = self.fine, self.coarse
-        if start >= fin - coarse.size:
-            pf, bf = fine.sum_range(floor_to(start, fine.size), fin)
-            return pw + pf, bw + bf
-        hour = floor_to(fin, coarse.size)
-        pc, bc = coarse.sum_range(floor_to(start, coarse.size), hour)
-        pf, bf = fine.sum_range(hour, fin)
-        return pw + pc + pf, bw + bc + bf
+        near = start >= fin - coarse.size
+        first = floor_to(start, fine.size if near else coarse.size)
+        cached = self._wcache.get(window_s)
+        if cached is not None and cached[0] == fin and cached[1] == first:
+            return pw + cached[2], bw + cached[3]
+        if near:
+            pf, bf = fine.sum_range(first, fin)
+        else:
+            hour = floor_to(fin, coarse.size)
+            pc, bc = coarse.sum_range(first, hour)
+            pf, bf = fine.sum_range(hour, fin)
+            pf += pc
+            bf += bc
+        self._wcache[window_s] = (fin, first, pf, bf)
+        return pw + pf, bw + bf
 
     # -- finalisation ----------------------------------------------------------------------
 
@@ -521,6 +546,7 @@ class WardStateValue:
                 lv = levels[j]
                 a = b
         self._next_six = six
+        self._base_p, self._base_b = self._prefix(new_fin)
         if n:
             recs = self._recs
             for key in self._keys[:n]:
@@ -529,7 +555,7 @@ class WardStateValue:
             del self._cum_p[:n], self._cum_b[:n]
         self.base = lv
         self.fin = new_fin
-        self._dirty = 0  # prefix integrals are relative to fin
+        self._dirty = len(self._keys)  # the kept records' levels and integrals still hold
         if self._xrecs:
             recs = self._recs
             gone = [
@@ -623,23 +649,19 @@ def apply_in_place(
     """Apply one accepted (validated) event to ``state``, mutating it; return the outputs.
 
     ``version`` increases when the state changed. A rejected event (``Rejected`` output)
-    leaves the state untouched.
+    leaves the state untouched. The hot path: dispatch on ``event.type`` (pydantic's
+    ``isinstance`` is slow) and no calls for the common in-order movement.
     """
-    if ward.typical_available_beds != state.typical_available:
-        state.typical_available = ward.typical_available_beds
-        state._dirty = 0
-    state.reference_physical_beds = ward.physical_beds
-    state.interval_s = ward.reporting_interval_s
-
-    t = _secs(event.occurred_at)
-    if isinstance(event, PatientMovement):
-        eff = t
-    elif isinstance(event, CapacityChange):
-        eff = _secs(event.effective_time)
-    elif isinstance(event, CensusSnapshot | Heartbeat | PreparednessDeclared):
-        eff = t
-    else:  # WardRegistered is reference data, handled by the wiring
+    if ward is not state._ward:
+        state._sync_reference(ward)
+    typ = event.type
+    t = int(event.occurred_at.timestamp())
+    if typ == "capacity":
+        eff = int(event.effective_time.timestamp())
+    elif typ == "ward_registered":  # reference data, handled by the wiring
         return []
+    else:
+        eff = t
     wm = state.wm
     if eff < (t if wm is None or t > wm else wm) - config.lateness_s:
         return [
@@ -651,19 +673,18 @@ def apply_in_place(
                 f"older than the ward's newest event time",
             )
         ]
-    eid: int = event.event_id.int
-    recs = state._recs
-    data_event = True
     out: list[Output] = []
-    if isinstance(event, PatientMovement):
+    if typ == "movement":
+        event_id = event.event_id
+        eid: int = event_id.int
+        recs = state._recs
         if eid in recs or eid in state._xrecs:
             return [_duplicate(state, event)]
         action = event.action
-        if action is MovementAction.CANCEL:
+        if action is _CANCEL:
             target_id = event.cancels_event_id
-            assert target_id is not None  # guaranteed by the model validator
             target = target_id.int
-            state._xrecs[eid] = ["x", _id_str(event.event_id.bytes), t, _id_str(target_id.bytes)]
+            state._xrecs[eid] = ["x", _id_str(event_id.bytes), t, _id_str(target_id.bytes)]
             if target not in state._cancels:
                 state._cancels[target] = eid
                 rec = recs.get(target)
@@ -672,60 +693,66 @@ def apply_in_place(
                     if pos < state._dirty:
                         state._dirty = pos
         else:
-            if action is MovementAction.ADMIT:
+            if action is _ADMIT:
                 d = 1
-            elif action is MovementAction.DISCHARGE:
+            elif action is _DISCHARGE:
                 d = -1
             else:  # transfer: this event is the side of the ward it is routed to
                 d = 1 if event.ward_id == event.to_ward_id else -1
-            recs[eid] = ["m", _id_str(event.event_id.bytes), t, d, d if event.is_outlying else 0]
-            state._insert((t, _RANK_CHANGE, eid))
+            responsible = event.responsible_ward_id
+            # PatientMovement.is_outlying, inlined
+            outlying = (
+                responsible is not None
+                and responsible != event.ward_id
+                and not event.medically_motivated
+            )
+            recs[eid] = ["m", _id_str(event_id.bytes), t, d, d if outlying else 0]
+            key = (t, _RANK_CHANGE, eid)
+            keys = state._keys
+            if keys and key < keys[-1]:
+                state._insert(key)
+            else:
+                keys.append(key)
+                state._times.append(t)
+                state._levels.append(None)
+                state._cum_p.append(0)
+                state._cum_b.append(0)
             cen = state.census
             if cen is not None and t <= cen[0]:
                 state.late_events += 1
-    elif isinstance(event, CensusSnapshot):
-        if eid in recs:
+        changed = True
+    elif typ == "census":
+        eid = event.event_id.int
+        if eid in state._recs:
             return [_duplicate(state, event)]
-        occ, avail, reported = event.occupied, event.available_beds, event.overcrowded
-        adj = reported - (occ - avail if occ > avail else 0) if reported is not None else 0
-        sid = _id_str(event.event_id.bytes)
-        recs[eid] = ["c", sid, t, occ, avail, event.outlying_hosted, adj]
-        state._insert((t, _RANK_CENSUS, eid))
-        ckey = (t, eid)
-        if state._census_key is None or ckey > state._census_key:
-            state._census_key = ckey
-            state.census = [
-                t,
-                sid,
-                occ,
-                avail,
-                reported,
-                event.outlying_hosted,
-                event.placed_elsewhere,
-                event.pending_admissions,
-                event.expected_discharges_24h,
-                event.physical_beds,
-                event.surge_beds_24h,
-                event.surge_beds_72h,
-            ]
-    elif isinstance(event, CapacityChange):
-        if eid in recs:
+        state._census(event, eid, t)
+        changed = True
+    elif typ == "capacity":
+        eid = event.event_id.int
+        if eid in state._recs:
             return [_duplicate(state, event)]
-        recs[eid] = ["k", _id_str(event.event_id.bytes), eff, event.change, t]
+        state._recs[eid] = ["k", _id_str(event.event_id.bytes), eff, event.change, t]
         state._insert((eff, _RANK_CHANGE, eid))
-    else:
-        data_event = False
-        if isinstance(event, PreparednessDeclared):
+        changed = True
+    else:  # heartbeat, preparedness: only time moves
+        changed = False
+        if typ == "preparedness":
             out.append(
                 PreparednessObserved(
                     event.event_id, state.ward_id, event.region_code, event.level, event.occurred_at
                 )
             )
-    changed = data_event
-    if data_event and (state.as_of is None or t > state.as_of):
+    if changed and (state.as_of is None or t > state.as_of):
         state.as_of = t
     if wm is None or t > wm:
-        out.extend(state._advance(t, config))
+        state.wm = t
+        fin = state.fin
+        new_fin = t - config.lateness_s
+        new_fin -= new_fin % state.fine.size
+        if fin is None:
+            state.fin = new_fin
+        elif new_fin > fin:
+            out.extend(state._advance(new_fin, config))
         changed = True
     if changed:
         state.version += 1

@@ -12,12 +12,11 @@ import pytest
 from fastapi import FastAPI
 
 from api.auth import StaticTokens
-from api.history import Bucket, ComplianceRow, DailyPoint, HistoryPoint, Period
+from api.history import AlertView, Bucket, ComplianceRow, DailyPoint, HistoryPoint, Period
 from api.roles import Principal, Role
 from api.server import create_app
 from api.services import Services
 from capmon.settings import Settings
-from schemas.messages import AlertEvent
 from tests.api import factories as f
 
 ROLE_TOKENS = {
@@ -65,31 +64,34 @@ class CannedHistory:
                 occupied=9,
                 overcrowded=0,
                 outlying_hosted=0,
+                ward_count=1,
+                coverage=1.0,
             )
         ]
 
     async def alert_history(
         self, *, region_code: str | None, start: datetime | None, end: datetime | None, limit: int
-    ) -> list[AlertEvent]:
+    ) -> list[AlertView]:
         return []
 
     async def compliance(
-        self, period: Period, start: date, end: date, scope_ids: list[str] | None
+        self, period: Period, start: date, end: date, region_code: str | None
     ) -> list[ComplianceRow]:
         return [
             ComplianceRow(
                 scope_id=scope_id,
                 care_type="all",
                 period_start=start,
-                occupancy=0.8,
-                target=0.85,
-                share_within_target=1.0,
-                compliant=True,
+                above_target_seconds=0.0,
+                covered_seconds=3600.0,
+                share_above_target=0.0,
             )
             for scope_id in ("nation", "region:01", "region:03", f"hospital:{f.AKADEMISKA}")
         ]
 
-    async def daily(self, scope_id: str, start: date, end: date) -> list[DailyPoint]:
+    async def daily(
+        self, scope_id: str, care_type: str, start: date, end: date
+    ) -> list[DailyPoint]:
         return []
 
 
@@ -106,6 +108,7 @@ def app(publisher: RecordingPublisher) -> FastAPI:
     return create_app(
         Settings(environment="test", ingest_max_events=50, ingest_max_bytes=20_000),
         reference=f.reference(),
+        targets=f.targets(),
         tokens=tokens,
         publisher=publisher,
         history=CannedHistory(),

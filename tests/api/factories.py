@@ -17,6 +17,7 @@ from schemas.messages import (
     WindowOccupancy,
 )
 from schemas.reference import ReferenceData, load_reference
+from schemas.targets import TargetConfig, load_targets
 from schemas.types import PressureLevel
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -32,6 +33,12 @@ AKADEMISKA = "SE2321000024-H001"
 @lru_cache(maxsize=1)
 def reference() -> ReferenceData:
     return load_reference()
+
+
+@lru_cache(maxsize=1)
+def targets() -> TargetConfig:
+    sparse = frozenset(r.code for r in reference().regions.values() if r.sparse)
+    return load_targets(sparse_regions=sparse)
 
 
 def wards_of(hospital_id: str, n: int = 3) -> list[str]:

@@ -28,7 +28,8 @@ def test_sorted_by_free_beds_with_freshness_on_every_row() -> None:
     stale_row = result.rows[0]
     assert stale_row.age_s == 3 * 3600
     assert stale_row.stale  # past the ward's reporting interval although not flagged
-    assert not result.rows[1].stale and result.rows[1].age_s == 0
+    assert not result.rows[1].stale
+    assert result.rows[1].age_s == 0
     assert result.rows[1].hospital_name == "Akademiska sjukhuset"
     assert result.rows[1].ward_name == f.reference().wards[result.rows[1].ward_id].name
 

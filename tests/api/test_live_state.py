@@ -41,7 +41,8 @@ def test_newer_value_replaces_and_identical_replay_is_not_a_change() -> None:
     assert live.apply(f.ward_state(ward_id, occupied=10)) is None
     assert live.apply(f.ward_state(ward_id, occupied=11, version=2)) is not None
     ward = live.ward(ward_id)
-    assert ward is not None and ward.counts.occupied == 11
+    assert ward is not None
+    assert ward.counts.occupied == 11
     assert len(changes) == 2
     assert len(live.channel_entries([f"ward:{ward_id}"])) == 1
 
@@ -72,18 +73,20 @@ def test_hospital_region_learned_from_ward_states_without_reference() -> None:
     ward_id = f.wards_of(f.AKADEMISKA)[0]
     live.apply(f.ward_state(ward_id))
     change = live.apply(f.rollup(f"hospital:{f.AKADEMISKA}"))
-    assert change is not None and change.channels[0] == f"region:{f.UPPSALA}"
+    assert change is not None
+    assert change.channels[0] == f"region:{f.UPPSALA}"
     assert live.region_of_scope(parse_scope(f"ward:{ward_id}")) == f.UPPSALA
     assert live.region_of_scope(parse_scope(f"hospital:{f.AKADEMISKA}")) == f.UPPSALA
     assert live.region_of_scope(parse_scope("nation")) is None
 
 
 def test_tombstone_deletes_everywhere() -> None:
-    live, changes = _live()
+    live, _changes = _live()
     ward_id = f.wards_of(f.KAROLINSKA)[0]
     live.apply(f.ward_state(ward_id))
     change = live.delete(ward_id)
-    assert change is not None and change.entry is None
+    assert change is not None
+    assert change.entry is None
     assert live.ward(ward_id) is None
     assert live.wards_in_region(f.STOCKHOLM) == []
     assert live.channel_entries([f"region:{f.STOCKHOLM}"]) == []

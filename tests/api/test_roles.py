@@ -82,7 +82,8 @@ SUBSCRIPTIONS = [
 def test_subscription_channels(role: Role, requested: str, expected: object) -> None:
     resolved = subscription_channels(role, requested, _region_of)
     if isinstance(expected, str):
-        assert isinstance(resolved, Refusal) and resolved.code == expected
+        assert isinstance(resolved, Refusal)
+        assert resolved.code == expected
     else:
         assert resolved == expected
 
@@ -103,7 +104,9 @@ CAPABILITIES = [
 ]
 
 
-@pytest.mark.parametrize(("index", "role"), [(i, r) for i in range(len(CAPABILITIES)) for r in ALL_ROLES])
+@pytest.mark.parametrize(
+    ("index", "role"), [(i, r) for i in range(len(CAPABILITIES)) for r in ALL_ROLES]
+)
 def test_capabilities(index: int, role: Role) -> None:
     predicate, allowed = CAPABILITIES[index]
     assert predicate(role) is (role in allowed)
@@ -148,5 +151,7 @@ def test_invalid_roles_are_refused(text: str) -> None:
 
 
 def test_role_kinds() -> None:
-    assert REGION_01.kind is RoleKind.REGION and REGION_01.region_code == "01"
-    assert PUBLISHER.kind is RoleKind.PUBLISHER and PUBLISHER.hospital_id == f.KAROLINSKA
+    assert REGION_01.kind is RoleKind.REGION
+    assert REGION_01.region_code == "01"
+    assert PUBLISHER.kind is RoleKind.PUBLISHER
+    assert PUBLISHER.hospital_id == f.KAROLINSKA

@@ -90,7 +90,10 @@ def ward_state(
             outlying_hosted=outlying_hosted,
         ),
         measures=measures(
-            available=available, occupied=occupied, overcrowded=overcrowded, outlying=outlying_hosted
+            available=available,
+            occupied=occupied,
+            overcrowded=overcrowded,
+            outlying=outlying_hosted,
         ),
         target=0.85,
         pressure_level=PressureLevel.NORMAL,

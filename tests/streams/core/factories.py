@@ -215,9 +215,7 @@ class Oracle:
                 else:
                     d = 1 if e.to_ward_id == e.ward_id else -1
                 self.moves.append((_s(e.occurred_at), d, d if e.is_outlying else 0))
-        self.caps = [
-            (_s(e.effective_time), e.change) for e in evs if isinstance(e, CapacityChange)
-        ]
+        self.caps = [(_s(e.effective_time), e.change) for e in evs if isinstance(e, CapacityChange)]
         first += [c[0] for c in self.caps] + [_s(c.occurred_at) for c in self.censuses]
         self.first_known = min(first) if first else None
         self.change_points = sorted(set(first))

@@ -1,0 +1,178 @@
+"""Micro-benchmark of the pure core's hot path (not a test): µs per call.
+
+    python -m streams.core._bench_apply [--events 200000]
+
+Prints one JSON line. Events are built beforehand (pydantic construction is the decoder's
+cost, not the core's). The ward gets a realistic history first: a census every hour and a
+movement every few minutes, within the default 6 h lateness bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from schemas.events import CensusSnapshot, MovementAction, PatientMovement
+from schemas.reference import Ward
+from schemas.types import CareType
+from streams.core.config import CoreConfig
+from streams.core.rollup import ScopeState, ward_parts
+from streams.core.ward_state import (
+    WardStateValue,
+    apply,
+    apply_in_place,
+    message_dict,
+    to_message,
+)
+
+T0 = datetime(2025, 3, 3, tzinfo=UTC)
+WARD = Ward(
+    ward_id="SE2321000016-W001",
+    hospital_id="SE2321000016-H001",
+    name="Avdelning 1",
+    care_type=CareType.SOMATIC_ACUTE,
+    specialty="internmedicin",
+    physical_beds=30,
+    typical_available_beds=26,
+    reporting_interval_s=3600,
+)
+
+
+def _events(n: int, step_s: int) -> list[Any]:
+    out: list[Any] = []
+    for i in range(n):
+        at = T0 + timedelta(seconds=i * step_s)
+        if i % (3600 // step_s) == 0:
+            out.append(
+                CensusSnapshot(
+                    event_id=UUID(int=i + 1),
+                    source="bench",
+                    ward_id=WARD.ward_id,
+                    occurred_at=at,
+                    available_beds=26,
+                    occupied=22 + i % 4,
+                    pending_admissions=2,
+                )
+            )
+        else:
+            out.append(
+                PatientMovement(
+                    event_id=UUID(int=i + 1),
+                    source="bench",
+                    ward_id=WARD.ward_id,
+                    occurred_at=at,
+                    action=MovementAction.ADMIT if i % 2 else MovementAction.DISCHARGE,
+                    encounter_ref=f"e{i}",
+                    responsible_ward_id=WARD.ward_id if i % 5 else "SE2321000016-W002",
+                )
+            )
+    return out
+
+
+def _per_call_us(fn: Callable[[], object], repeat: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--step-s", type=int, default=300, help="event time between events")
+    args = parser.parse_args(argv)
+    config = CoreConfig()
+
+    # apply_in_place over a long in-order stream (includes finalisation every 5 min)
+    events = _events(args.events, args.step_s)
+    state = WardStateValue.new(WARD, config)
+    start = time.perf_counter()
+    for ev in events:
+        apply_in_place(state, ev, ward=WARD, config=config)
+    apply_us = (time.perf_counter() - start) / len(events) * 1e6
+
+    movements = [e for e in events if isinstance(e, PatientMovement)]
+    # a late movement (1 h behind the watermark: inserted, later records recomputed)
+    late_src = _events(3600 * 5 // args.step_s, args.step_s)
+    late_state = WardStateValue.new(WARD, config)
+    for ev in late_src:
+        apply_in_place(late_state, ev, ward=WARD, config=config)
+    late_events = [
+        PatientMovement(
+            event_id=UUID(int=10**9 + i),
+            source="bench",
+            ward_id=WARD.ward_id,
+            occurred_at=T0 + timedelta(seconds=4 * 3600 + i % 600),
+            action=MovementAction.ADMIT,
+            encounter_ref=f"late{i}",
+        )
+        for i in range(2000)
+    ]
+    start = time.perf_counter()
+    for ev in late_events:
+        apply_in_place(late_state, ev, ward=WARD, config=config)
+        late_state.vector(0.85)  # forces the recomputation a message would
+    late_us = (time.perf_counter() - start) / len(late_events) * 1e6
+
+    dup = movements[-1]
+    duplicate_us = _per_call_us(
+        lambda: apply_in_place(state, dup, ward=WARD, config=config), 20_000
+    )
+    pure_us = _per_call_us(lambda: apply(state, dup, ward=WARD, config=config), 5_000)
+    target = 0.85
+    vector_us = _per_call_us(lambda: state.vector(target), 20_000)
+    msg_dict_us = _per_call_us(
+        lambda: message_dict(state, WARD, region_code="01", target=target), 20_000
+    )
+    msg_json_us = _per_call_us(
+        lambda: orjson.dumps(message_dict(state, WARD, region_code="01", target=target)), 20_000
+    )
+    to_message_us = _per_call_us(
+        lambda: to_message(state, WARD, region_code="01", target=target), 5_000
+    )
+    state_dict = state.to_dict()
+    state_json = orjson.dumps(state_dict)
+    to_dict_us = _per_call_us(lambda: orjson.dumps(state.to_dict()), 20_000)
+    from_dict_us = _per_call_us(lambda: WardStateValue.from_dict(orjson.loads(state_json)), 2_000)
+
+    hospital = ScopeState("hospital:SE2321000016-H001")
+    for k in range(20):
+        hospital.update(f"w{k}", 1, ward_parts(state, WARD.care_type, target))
+    version = [1]
+
+    def rollup_update() -> None:
+        version[0] += 1
+        hospital.update("w0", version[0], ward_parts(state, WARD.care_type, target))
+
+    rollup_us = _per_call_us(rollup_update, 20_000)
+
+    result = {
+        "bench": "core_apply",
+        "events": len(events),
+        "records_kept": len(state_dict["recs"]),
+        "state_bytes": len(state_json),
+        "apply_in_place_us": round(apply_us, 2),
+        "apply_late_movement_us": round(late_us, 2),
+        "apply_duplicate_us": round(duplicate_us, 2),
+        "apply_pure_us": round(pure_us, 2),
+        "vector_us": round(vector_us, 2),
+        "message_dict_us": round(msg_dict_us, 2),
+        "message_json_us": round(msg_json_us, 2),
+        "to_message_us": round(to_message_us, 2),
+        "state_to_json_us": round(to_dict_us, 2),
+        "state_from_json_us": round(from_dict_us, 2),
+        "rollup_update_us": round(rollup_us, 2),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
