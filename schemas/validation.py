@@ -63,6 +63,7 @@ _MAX_ERRORS_SHOWN = 5
 _MAX_ID_CHARS = 100
 
 _event_list_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 class _SettingsLike(Protocol):
@@ -164,6 +165,15 @@ class _BatchHeader(BaseModel):
     hospital_id: HsaId
 
 
+class _ValidBatch(_BatchHeader):
+    """A batch whose every item is a valid event: the fast path's one-call model."""
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=10_000)]
+
+
+_valid_batch_adapter: TypeAdapter[_ValidBatch] = TypeAdapter(_ValidBatch)
+
+
 def decode_message(
     raw: bytes,
     *,
@@ -182,6 +192,60 @@ def decode_message(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     has_personal_data = contains_personnummer(raw)
+    if not has_personal_data and b"\\u" not in raw:
+        accepted = _decode_all_valid(raw, reference, limits, now, hospital_id)
+        if accepted is not None:
+            return accepted
+    return _decode_parsed(raw, has_personal_data, reference, limits, now, hospital_id)
+
+
+def _decode_all_valid(
+    raw: bytes,
+    reference: ReferenceData,
+    limits: ValidationLimits,
+    now: datetime,
+    hospital_id: str | None,
+) -> DecodeResult | None:
+    """The common case in one pydantic call: parse and validate the whole message in
+    Rust, with no intermediate dicts to build and free (measured: about 1 µs per event
+    less than orjson + ``validate_python``). Returns only when every item is accepted;
+    anything else (``None``) goes to ``_decode_parsed``, which alone decides rejections.
+    """
+    try:
+        if b'"events"' in raw:
+            batch = _valid_batch_adapter.validate_json(raw)
+            if len(batch.events) > limits.max_batch_events:
+                return None
+            if hospital_id is not None and batch.hospital_id != hospital_id:
+                return None
+            if batch.hospital_id not in reference.hospitals:
+                return None
+            context = _Context(reference, limits, now, batch.hospital_id)
+            context.source = batch.source
+            events = batch.events
+        else:
+            events = [_event_adapter.validate_json(raw)]
+            context = _Context(reference, limits, now, hospital_id, single_raw=raw)
+    except ValueError:  # ValidationError, or bytes that are not JSON
+        return None
+    for event in events:
+        if _check(event, context) is not None:
+            return None
+        if type(event) is WardRegistered:
+            context.registered[event.ward_id] = Ward.from_event(event)
+    return DecodeResult(events, [], len(events))
+
+
+def _decode_parsed(
+    raw: bytes,
+    has_personal_data: bool,
+    reference: ReferenceData,
+    limits: ValidationLimits,
+    now: datetime,
+    hospital_id: str | None,
+) -> DecodeResult:
+    """Every message the fast path did not accept: parse with orjson, attribute personal
+    data, validate item by item where needed, and give each rejection its reason."""
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

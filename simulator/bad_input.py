@@ -79,6 +79,11 @@ class BadInputInjector:
         payload = emission.payload
         if isinstance(payload, dict) and payload["type"] in _DEDUPLICATED:
             recent.append(emission)
+        # Repeat only what the pipeline still remembers (well inside its lateness bound);
+        # an older repeat would be refused as too late, not as a duplicate.
+        horizon = emission.ts - self.lateness_s // 4
+        while recent and recent[0].ts < horizon:
+            recent.popleft()
         if self.rng.random() >= self.share:
             return []
         reason = BAD_CLASSES[self._turn % len(BAD_CLASSES)]

@@ -134,6 +134,8 @@ class KafkaBroker:
     def preflight(self) -> Path:
         """Check what a start needs before anything starts; returns the java to use."""
         java = find_java()
+        if not self.libs_current():
+            find_maven()
         require_free(self.port, purpose="Kafka", option="--kafka-port")
         require_free(
             self.controller_port,
@@ -153,17 +155,25 @@ class KafkaBroker:
         self.layout.pid_file.unlink(missing_ok=True)
         return True
 
-    def ensure_libs(self) -> None:
-        """Fetch the jars named by the pom, unless the same pom already fetched them."""
+    def _pom_digest(self) -> str:
         try:
-            digest = config.pom_digest(self.pom.read_bytes())
+            return config.pom_digest(self.pom.read_bytes())
         except OSError as exc:
             raise StackError(f"cannot read the Kafka pom {self.pom}: {exc}") from exc
-        libs = self.layout.libs
+
+    def libs_current(self) -> bool:
+        """True when the jars were fetched for exactly the current pom."""
         with contextlib.suppress(OSError):
             fetched = self.layout.pom_digest_file.read_text().strip()
-            if fetched == digest and self.version() is not None:
-                return
+            return fetched == self._pom_digest() and self.version() is not None
+        return False
+
+    def ensure_libs(self) -> None:
+        """Fetch the jars named by the pom, unless the same pom already fetched them."""
+        if self.libs_current():
+            return
+        digest = self._pom_digest()
+        libs = self.layout.libs
         mvn = find_maven()
         # Fetch into a side directory and swap: a failed or changed fetch must not
         # leave two Kafka versions on one classpath.
@@ -182,7 +192,8 @@ class KafkaBroker:
         jars = sorted(p.name for p in staging.iterdir())
         if code != 0 or config.kafka_version(jars) is None:
             shutil.rmtree(staging, ignore_errors=True)
-            last = "\n".join(output.strip().splitlines()[-25:]) or "(no output)"
+            lines = config.strip_ansi(output).strip().splitlines()
+            last = "\n".join(lines[-25:]) or "(no output)"
             raise StackError(
                 f"could not fetch the Kafka jars with Maven (exit {code}):\n{last}\n"
                 f"Command: {' '.join(command)}\n"

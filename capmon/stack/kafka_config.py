@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,14 @@ def new_cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
         text = base64.urlsafe_b64encode(random_bytes(16)).decode("ascii").rstrip("=")
         if not text.startswith("-"):
             return text
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Maven 3.8 colours its output even in batch mode; error messages want plain text."""
+    return _ANSI_ESCAPE.sub("", text)
 
 
 def pom_digest(pom: bytes) -> str:

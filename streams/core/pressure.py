@@ -104,13 +104,22 @@ def pressure_level(
     thresholds: PressureThresholds = _DEFAULT_THRESHOLDS,
     no_free_bed_applies: bool = False,
 ) -> PressureLevel:
-    """The plain level (no hysteresis): what a ward state or rollup shows."""
-    return assess(
-        occupied=occupied,
-        available=available,
-        overcrowded=overcrowded,
-        free_beds=free_beds,
-        target=target,
-        thresholds=thresholds,
-        no_free_bed_applies=no_free_bed_applies,
-    ).level
+    """The plain level (no hysteresis): what a ward state or rollup shows.
+
+    The same table as ``assess`` with ``held`` = 1, without building an ``Assessment``
+    (it runs for every message).
+    """
+    t = thresholds
+    if available <= 0:
+        return PressureLevel.SEVERE if occupied > 0 else PressureLevel.NORMAL
+    occ = occupied / available
+    if occ >= t.severe_occupancy or (
+        no_free_bed_applies and t.severe_when_no_free_bed and free_beds <= 0
+    ):
+        return PressureLevel.SEVERE
+    if (
+        occ >= t.critical_occupancy
+        or overcrowded * 100.0 / available > t.critical_overcrowded_per_100
+    ):
+        return PressureLevel.CRITICAL
+    return PressureLevel.STRAINED if occ > target else PressureLevel.NORMAL

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from schemas.messages import ScopeRollup
-from schemas.types import ALL_CARE_TYPES, PreparednessLevel, PressureLevel
+from schemas.types import ALL_CARE_TYPES, PreparednessLevel
 from streams.core import measures as m
 from streams.core.config import PressureThresholds
 from streams.core.pressure import pressure_level
@@ -268,7 +268,7 @@ def message_dict(
         "counts": m.counts_dict(vec),
         "measures": m.measures_dict(vec),
         "target": target,
-        "pressure_level": PressureLevel(level),
+        "pressure_level": level,
         "declared_preparedness": declared_preparedness,
     }
 

@@ -82,21 +82,13 @@ few dozen events within the lateness bound; event ids as 22-character base64url 
 
 from __future__ import annotations
 
-import base64
+from binascii import a2b_base64, b2a_base64
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime
 from typing import Any, Final, Protocol
 
-from schemas.events import (
-    CapacityChange,
-    CensusSnapshot,
-    Heartbeat,
-    MovementAction,
-    PatientMovement,
-    PreparednessDeclared,
-)
+from schemas.events import CapacityChange, MovementAction
 from schemas.messages import InvalidReason, WardState
-from schemas.types import PressureLevel
 from streams.core import measures as m
 from streams.core.buckets import Buckets, floor_to
 from streams.core.config import (
@@ -126,6 +118,9 @@ __all__ = [
 STATE_FORMAT: Final = 1
 _RANK_CHANGE: Final = 0  # movements and capacity changes sort before a census in the same second
 _RANK_CENSUS: Final = 1
+_ADMIT: Final = MovementAction.ADMIT
+_DISCHARGE: Final = MovementAction.DISCHARGE
+_CANCEL: Final = MovementAction.CANCEL
 
 # (occupied, available, outlying hosted, overcrowding adjustment); raw, may be < 0
 Level = tuple[int, int, int, int]
@@ -159,11 +154,11 @@ def _dt(s: int) -> datetime:
 
 
 def _id_str(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw)[:22].decode("ascii")
+    return b2a_base64(raw, newline=False)[:22].decode("ascii")
 
 
 def _id_int(s: str) -> int:
-    return int.from_bytes(base64.urlsafe_b64decode(s + "=="), "big")
+    return int.from_bytes(a2b_base64(s + "=="), "big")
 
 
 def _overcrowded(occ: int, avail: int, adj: int) -> int:
@@ -188,6 +183,7 @@ class WardStateValue:
         "_next_six",
         "_recs",
         "_times",
+        "_ward",
         "_wcache",
         "_xrecs",
         "as_of",
@@ -256,6 +252,7 @@ class WardStateValue:
         # window -> (fin, first bucket, patient-s, bed-s) of its final part: the buckets
         # only change when fin moves, so (fin, first bucket) identifies the sums.
         self._wcache: dict[int, tuple[int, int, int, int]] = {}
+        self._ward: object = None  # the reference object last synced from (identity)
         self.fine = Buckets(fine_bucket_s)
         self.coarse = Buckets(coarse_bucket_s)
 
@@ -371,6 +368,38 @@ class WardStateValue:
             f"records={len(self._recs)}, cancels={len(self._xrecs)})"
         )
 
+    def _sync_reference(self, ward: WardLike) -> None:
+        if ward.typical_available_beds != self.typical_available:
+            self.typical_available = ward.typical_available_beds
+            self._dirty = 0
+        self.reference_physical_beds = ward.physical_beds
+        self.interval_s = ward.reporting_interval_s
+        self._ward = ward
+
+    def _census(self, event: Any, eid: int, t: int) -> None:
+        occ, avail, reported = event.occupied, event.available_beds, event.overcrowded
+        adj = reported - (occ - avail if occ > avail else 0) if reported is not None else 0
+        sid = _id_str(event.event_id.bytes)
+        self._recs[eid] = ["c", sid, t, occ, avail, event.outlying_hosted, adj]
+        self._insert((t, _RANK_CENSUS, eid))
+        ckey = (t, eid)
+        if self._census_key is None or ckey > self._census_key:
+            self._census_key = ckey
+            self.census = [
+                t,
+                sid,
+                occ,
+                avail,
+                reported,
+                event.outlying_hosted,
+                event.placed_elsewhere,
+                event.pending_admissions,
+                event.expected_discharges_24h,
+                event.physical_beds,
+                event.surge_beds_24h,
+                event.surge_beds_72h,
+            ]
+
     # -- the step function -----------------------------------------------------------------
 
     def _rebuild_cancels(self) -> None:
@@ -478,11 +507,17 @@ class WardStateValue:
     def window(self, window_s: int) -> tuple[int, int]:
         """Patient-seconds and bed-seconds over the trailing window ending at ``wm``."""
         self._refresh()
-        wm, fin = self.wm, self.fin
-        if wm is None or fin is None:
+        wm = self.wm
+        if wm is None or self.fin is None:
             return 0, 0
-        start = wm - window_s
         pw, bw = self._prefix(wm)
+        return self._window(window_s, wm, pw, bw)
+
+    def _window(self, window_s: int, wm: int, pw: int, bw: int) -> tuple[int, int]:
+        """``window`` given the prefix integrals at ``wm`` (after ``_refresh``)."""
+        fin = self.fin
+        assert fin is not None
+        start = wm - window_s
         if start >= fin:
             ps, bs = self._prefix(start)
             return pw - ps, bw - bs
@@ -507,16 +542,13 @@ class WardStateValue:
 
     # -- finalisation ----------------------------------------------------------------------
 
-    def _advance(self, wm: int, config: CoreConfig) -> list[Output]:
-        """Move the watermark forward; fold newly final time into the buckets."""
-        self.wm = wm
-        new_fin = floor_to(wm - config.lateness_s, self.fine.size)
+    def _advance(self, new_fin: int, config: CoreConfig) -> list[Output]:
+        """Move the final point forward (the watermark has moved): fold newly final time
+        into the buckets, emit 06:00 snapshots that became final, forget old records."""
         fin = self.fin
-        if fin is None:
-            self.fin = new_fin
-            return []
-        if new_fin <= fin:
-            return []
+        wm = self.wm
+        assert fin is not None
+        assert wm is not None
         self._refresh()
         times, levels = self._times, self._levels
         n = bisect_left(times, new_fin)
@@ -590,7 +622,28 @@ class WardStateValue:
     def vector(self, target: float) -> tuple[int, ...]:
         """This ward's additive vector (``streams.core.measures.VECTOR_FIELDS``)."""
         self._refresh()
-        occ, avail, outl, adj = self.level_now()
+        wm = self.wm
+        if wm is None or self.fin is None:
+            raise ValueError(f"ward {self.ward_id} has no events yet")
+        j = bisect_right(self._times, wm) - 1
+        if j >= 0:
+            lv = self._levels[j]
+            tj = self._times[j]
+            cp = self._cum_p[j]
+            cb = self._cum_b[j]
+        else:
+            lv = self.base
+            tj = self.fin
+            cp = self._base_p
+            cb = self._base_b
+        if lv is None:
+            lv = (0, self.typical_available, 0, 0)
+            pw, bw = cp, cb
+        else:
+            dt = wm - tj
+            pw = cp + (lv[0] if lv[0] > 0 else 0) * dt
+            bw = cb + (lv[1] if lv[1] > 0 else 0) * dt
+        occ, avail, outl, adj = lv
         o = occ if occ > 0 else 0
         a = avail if avail > 0 else 0
         cen = self.census
@@ -602,9 +655,9 @@ class WardStateValue:
             placed = pending = expected = 0
             physical = self.reference_physical_beds
             s24 = s72 = None
-        p1, b1 = self.window(WINDOW_1H_S)
-        p24, b24 = self.window(WINDOW_24H_S)
-        p7, b7 = self.window(WINDOW_7D_S)
+        p1, b1 = self._window(WINDOW_1H_S, wm, pw, bw)
+        p24, b24 = self._window(WINDOW_24H_S, wm, pw, bw)
+        p7, b7 = self._window(WINDOW_7D_S, wm, pw, bw)
         return (
             1,
             0 if self.stale else 1,
@@ -861,7 +914,7 @@ def message_dict(
         "counts": m.counts_dict(vec),
         "measures": m.measures_dict(vec),
         "target": target,
-        "pressure_level": PressureLevel(level),
+        "pressure_level": level,
         "late_events": state.late_events,
     }
 

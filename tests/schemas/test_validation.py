@@ -556,3 +556,45 @@ def test_exactly_the_bad_items_are_rejected(size: int, bad: dict[int, str]) -> N
 def test_rejection_is_a_small_value_object() -> None:
     rejection = Rejection(InvalidReason.DUPLICATE, "seen before", event_id="x")
     assert (rejection.index, rejection.raw) == (None, None)
+
+
+# The fast path (one validate_json call) must never change a result ------------------
+
+_VARIANTS = st.sampled_from(
+    [
+        lambda: census(),
+        lambda: census(occupied=3, overcrowded=1, physical_beds=30, surge_beds_24h=2),
+        lambda: movement(),
+        lambda: movement(action="transfer", from_ward_id=OTHER_WARD, to_ward_id=WARD),
+        lambda: capacity(),
+        lambda: preparedness(),
+        lambda: registration(),
+        lambda: census(schema_version=1.0),
+        lambda: census(occupied="7"),
+        lambda: census(occurred_at=1736845200),
+        lambda: census(available_beds=True),
+        lambda: movement(planned="yes"),
+        lambda: census(ward_id=FOREIGN_WARD),
+        lambda: census(occupied=-1),
+    ]
+)
+
+
+def _outcome(result: DecodeResult) -> tuple[object, ...]:
+    return (
+        [event.model_dump() for event in result.accepted],
+        [(r.reason, r.index, r.detail) for r in result.rejected],
+        result.item_count,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(makers=st.lists(_VARIANTS, min_size=1, max_size=8), as_batch=st.booleans())
+def test_fast_path_agrees_with_the_item_by_item_path(makers: list[Any], as_batch: bool) -> None:
+    from schemas.validation import _decode_parsed
+
+    events = [make() for make in makers]
+    raw = batch(*events) if as_batch else one(events[0])
+    fast = decode(raw)
+    slow = _decode_parsed(raw, False, reference(), ValidationLimits(), NOW, None)
+    assert _outcome(fast) == _outcome(slow)

@@ -131,3 +131,7 @@ def test_layout_keeps_everything_under_the_data_dir() -> None:
     ]
     assert all(path.is_relative_to("/d") for path in paths)
     assert layout.log_file == Path("/d/logs/kafka.log")
+
+
+def test_strip_ansi() -> None:
+    assert config.strip_ansi("\x1b[0m[ERROR] x\x1b[1;31m y\x1b[m") == "[ERROR] x y"

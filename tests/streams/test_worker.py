@@ -7,7 +7,6 @@ the scenario, time-weighted occupancy by integrating the step function in the te
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,14 +107,6 @@ def ward_scenario(ward: Ward, t0: datetime) -> WardScenario:
     return WardScenario(ward, t0, events, duplicate=admits[2])
 
 
-@pytest.fixture
-def processes() -> Iterator[list[CapmonProcess]]:
-    started: list[CapmonProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 async def _produce(settings: Settings, messages: list[tuple[bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     await producer.start()
@@ -185,7 +176,7 @@ async def test_worker_computes_states_rollups_alerts_and_dead_letters(
             )
 
         try:
-            await states.wait_until(states_done, timeout=TIMEOUT, what="final ward states")
+            await states.wait_until(states_done, within=TIMEOUT, what="final ward states")
         except AssertionError:
             print(processes[0].log_tail())
             raise
@@ -216,7 +207,7 @@ async def test_worker_computes_states_rollups_alerts_and_dead_letters(
         }
         await rollups.wait_until(
             lambda _r: all(rollup_of(scope) == value for scope, value in want.items()),
-            timeout=TIMEOUT,
+            within=TIMEOUT,
             what="hospital, region and nation rollups equal to the sums of their wards",
         )
         region = rollups.latest[f"region:{first.region_code}:all".encode()]
@@ -243,7 +234,7 @@ async def test_worker_computes_states_rollups_alerts_and_dead_letters(
                 and nation["level"] == 4
             )
 
-        await alerts.wait_until(alert_levels, timeout=TIMEOUT, what="pressure alerts")
+        await alerts.wait_until(alert_levels, within=TIMEOUT, what="pressure alerts")
         hospital_alert = _latest_alert(alerts, f"hospital:{first.hospital_id}", "all")
         assert hospital_alert is not None
         assert hospital_alert["state"] == "raised"
@@ -251,7 +242,7 @@ async def test_worker_computes_states_rollups_alerts_and_dead_letters(
         reasons = {"malformed_json", "unknown_ward", "personal_data", "duplicate"}
         await invalid.wait_until(
             lambda r: reasons <= {v["reason"] for _k, v in r.records},
-            timeout=TIMEOUT,
+            within=TIMEOUT,
             what=f"dead-letter records of every bad input, have {invalid.records}",
         )
         by_reason = {v["reason"]: v for _k, v in invalid.records}

@@ -1,0 +1,409 @@
+"""The I/O edge: messages out to Kafka, to the HTTP ingest, to a file, or nowhere.
+
+``run`` drives the pure model with a ``Pacer`` and hands each tick's messages to a
+``Sink``. Sinks keep each hospital's messages in order (Kafka: one key, one partition,
+one producer; HTTP: one request at a time per hospital) and count what they sent.
+
+Kafka throughput comes from the producer's own batching: large ``linger_ms`` and
+``max_batch_size`` and no per-message waiting (``send`` only enqueues; delivery is
+checked in bulk), so many record batches are in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from capmon.settings import Settings
+from simulator.emission import Emission
+from simulator.encode import BatchEncoder, Message
+from simulator.ground_truth import GroundTruth
+from simulator.model import Simulation
+from simulator.pacing import Pacer
+
+
+class PublishError(RuntimeError):
+    """A sink could not deliver messages (Kafka errors, HTTP failures after retries)."""
+
+
+class Sink(Protocol):
+    async def start(self) -> None: ...
+    async def send(self, message: Message) -> None: ...
+    async def flush(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass(slots=True)
+class SinkCounts:
+    messages: int = 0
+    events: int = 0
+    bytes: int = 0
+
+    def add(self, message: Message) -> None:
+        self.messages += 1
+        self.events += message.events
+        self.bytes += len(message.value)
+
+
+class KafkaSink:
+    """aiokafka producer tuned for throughput; ``flush`` raises if any send failed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topic: str | None = None,
+        linger_ms: int = 20,
+        max_batch_bytes: int = 1 << 20,
+        compression: str | None = None,
+        acks: int | str = 1,
+    ) -> None:
+        self.settings = settings
+        self.topic = topic or settings.topic(settings.topic_events)
+        self.counts = SinkCounts()
+        self._options: dict[str, Any] = {
+            "bootstrap_servers": settings.kafka_bootstrap_servers,
+            "linger_ms": linger_ms,
+            "max_batch_size": max_batch_bytes,
+            "max_request_size": max(max_batch_bytes, 1 << 20) * 2,
+            "compression_type": compression,
+            "acks": acks,
+            "enable_idempotence": False,
+            "request_timeout_ms": 30_000,
+        }
+        self._producer: AIOKafkaProducer | None = None
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(**self._options)
+        await self._producer.start()
+
+    async def send(self, message: Message) -> None:
+        producer = self._producer
+        if producer is None:
+            raise PublishError("KafkaSink.start() was not called")
+        future = await producer.send(self.topic, message.value, key=message.key)
+        self.counts.add(message)
+        pending = self._pending
+        pending.append(future)
+        if len(pending) >= 20_000:
+            self._check(done_only=True)
+
+    def _check(self, *, done_only: bool) -> None:
+        keep: list[asyncio.Future[Any]] = []
+        for future in self._pending:
+            if not future.done():
+                if done_only:
+                    keep.append(future)
+                    continue
+                raise PublishError("a Kafka send did not complete")
+            error = future.exception()
+            if error is not None:
+                raise PublishError(f"Kafka send failed: {error!r}") from error
+        self._pending = keep
+
+    async def flush(self) -> None:
+        if self._producer is None:
+            return
+        await self._producer.flush()
+        if self._pending:
+            await asyncio.wait(self._pending)
+        self._check(done_only=False)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+class HttpSink:
+    """POST /api/v1/events with a bearer token, one request at a time per hospital.
+
+    ``tokens`` maps hospital ids to publisher tokens (role ``publisher:<hospital>``);
+    ``token`` is used for the others (e.g. an admin token). 5xx answers and connection
+    errors are retried with backoff (resending is safe: duplicates have no effect).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        tokens: dict[str, str] | None = None,
+        concurrency: int = 8,
+        retries: int = 4,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.tokens = tokens or {}
+        self.retries = retries
+        self.counts = SinkCounts()
+        self.accepted = 0
+        self.rejected = 0
+        self.status_counts: dict[int, int] = {}
+        self._client = client
+        self._own_client = client is None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._chains: dict[bytes, asyncio.Task[None]] = {}
+        self._errors: list[BaseException] = []
+
+    async def start(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=30.0)
+
+    async def send(self, message: Message) -> None:
+        if self._errors:
+            raise PublishError(f"HTTP ingest failed: {self._errors[0]!r}") from self._errors[0]
+        previous = self._chains.get(message.key)
+        self._chains[message.key] = asyncio.create_task(self._post_after(previous, message))
+        self.counts.add(message)
+
+    async def _post_after(self, previous: asyncio.Task[None] | None, message: Message) -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        async with self._slots:
+            try:
+                await self._post(message)
+            except Exception as exc:  # reported by the next send or by flush
+                self._errors.append(exc)
+
+    async def _post(self, message: Message) -> None:
+        client = self._client
+        assert client is not None
+        hospital = message.key.decode()
+        token = self.tokens.get(hospital, self.token)
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                response = await client.post(self.url, content=message.value, headers=headers)
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+            else:
+                status = response.status_code
+                if status < 500 or attempt == self.retries:
+                    self.status_counts[status] = self.status_counts.get(status, 0) + 1
+                    if status in (401, 403):
+                        raise PublishError(f"HTTP ingest refused the token ({status})")
+                    if status in (202, 400):
+                        body = response.json()
+                        self.accepted += int(body.get("accepted", 0))
+                        self.rejected += int(body.get("rejected", 0))
+                    elif status >= 500:
+                        raise PublishError(f"HTTP ingest answered {status}")
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def flush(self) -> None:
+        tasks = list(self._chains.values())
+        if tasks:
+            await asyncio.gather(*tasks)
+        self._chains.clear()
+        if self._errors:
+            raise PublishError(f"HTTP ingest failed: {self._errors[0]!r}") from self._errors[0]
+
+    async def stop(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+        self._client = None
+
+
+class FileSink:
+    """One message value per line (``-`` for stdout): to look at, or to replay elsewhere."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.counts = SinkCounts()
+        self._handle: IO[bytes] | None = None
+
+    async def start(self) -> None:
+        if self.path == "-":
+            self._handle = sys.stdout.buffer
+        else:
+            self._handle = Path(self.path).open("wb")  # noqa: ASYNC230, SIM115 - closed in stop()
+
+    async def send(self, message: Message) -> None:
+        assert self._handle is not None
+        self._handle.write(message.value)
+        self._handle.write(b"\n")
+        self.counts.add(message)
+
+    async def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+    async def stop(self) -> None:
+        if self._handle is not None and self.path != "-":
+            self._handle.close()
+        self._handle = None
+
+
+class MemorySink:
+    """Keeps the messages (tests) or only counts them (``keep=False``: generation speed)."""
+
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
+        self.messages: list[Message] = []
+        self.counts = SinkCounts()
+
+    async def start(self) -> None:
+        return None
+
+    async def send(self, message: Message) -> None:
+        self.counts.add(message)
+        if self.keep:
+            self.messages.append(message)
+
+    async def flush(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class RunStats:
+    events: int = 0
+    messages: int = 0
+    bytes: int = 0
+    bad_events: int = 0
+    sim_start: int = 0
+    sim_end: int = 0
+    wall_s: float = 0.0  # the whole run
+    publish_s: float = 0.0  # encoding and sending only (pregenerated runs: the hot path)
+    generate_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events_per_s(self) -> float:
+        spent = self.publish_s if self.publish_s > 0 else self.wall_s
+        return self.events / spent if spent > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "bad_events": self.bad_events,
+            "sim_start": self.sim_start,
+            "sim_end": self.sim_end,
+            "wall_s": round(self.wall_s, 3),
+            "generate_s": round(self.generate_s, 3),
+            "publish_s": round(self.publish_s, 3),
+            "events_per_s": round(self.events_per_s, 1),
+            **self.extra,
+        }
+
+
+def _count(stats: RunStats, emissions: list[Emission]) -> None:
+    for e in emissions:
+        if e.rejected is not None:
+            stats.bad_events += 1
+
+
+async def run(
+    sim: Simulation,
+    sink: Sink,
+    *,
+    pacer: Pacer,
+    end: int | None,
+    batch_size: int = 50,
+    truth: GroundTruth | None = None,
+    step_s: int = 900,
+    tick_s: float = 0.1,
+    stop: asyncio.Event | None = None,
+    progress: Callable[[RunStats], None] | None = None,
+    progress_every_s: float = 10.0,
+) -> RunStats:
+    """Advance the model tick by tick and publish what it emits, until ``end`` or ``stop``."""
+    encoder = BatchEncoder(batch_size)
+    stats = RunStats(sim_start=sim.start, sim_end=sim.now)
+    started = time.perf_counter()
+    next_progress = started + progress_every_s
+    throttle = pacer.rate is not None
+    while stop is None or not stop.is_set():
+        target = pacer.target(sim.now, step_s)
+        if end is not None:
+            target = min(target, end)
+        if target > sim.now:
+            generated = time.perf_counter()
+            emissions = sim.advance(target)
+            if truth is not None:
+                truth.observe(emissions)
+            _count(stats, emissions)
+            sending = time.perf_counter()
+            stats.generate_s += sending - generated
+            for message in encoder.encode(emissions):
+                if throttle:
+                    await pacer.throttle(message.events)
+                await sink.send(message)
+                stats.messages += 1
+                stats.events += message.events
+                stats.bytes += len(message.value)
+            stats.publish_s += time.perf_counter() - sending
+            stats.sim_end = sim.now
+        if end is not None and sim.now >= end:
+            break
+        now = time.perf_counter()
+        if progress is not None and now >= next_progress:
+            stats.wall_s = now - started
+            progress(stats)
+            next_progress = now + progress_every_s
+        if not pacer.unpaced:
+            await asyncio.sleep(tick_s)
+        else:
+            await asyncio.sleep(0)  # let the producer's sender run
+    flushing = time.perf_counter()
+    await sink.flush()
+    stats.publish_s += time.perf_counter() - flushing
+    stats.wall_s = time.perf_counter() - started
+    if truth is not None:
+        truth.finish(sim.now)
+    return stats
+
+
+def pregenerate(sim: Simulation, end: int, *, step_s: int = 3600) -> list[list[Emission]]:
+    """Every emission up to ``end``, in chunks of ``step_s`` simulated seconds (load tests)."""
+    chunks: list[list[Emission]] = []
+    while sim.now < end:
+        chunks.append(sim.advance(min(sim.now + step_s, end)))
+    return chunks
+
+
+async def publish_pregenerated(
+    chunks: Iterable[list[Emission]],
+    sink: Sink,
+    *,
+    batch_size: int = 50,
+    pacer: Pacer | None = None,
+) -> RunStats:
+    """The load-test hot path: encode (orjson) and send events generated beforehand."""
+    encoder = BatchEncoder(batch_size)
+    stats = RunStats()
+    throttle = pacer is not None and pacer.rate is not None
+    started = time.perf_counter()
+    for emissions in chunks:
+        for message in encoder.encode(emissions):
+            if throttle:
+                assert pacer is not None
+                await pacer.throttle(message.events)
+            await sink.send(message)
+            stats.messages += 1
+            stats.events += message.events
+            stats.bytes += len(message.value)
+    await sink.flush()
+    stats.publish_s = stats.wall_s = time.perf_counter() - started
+    return stats
