@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     topic_replication_factor: int = 1
     events_retention_ms: int = 7 * 24 * 3600 * 1000
 
+    # Reference data (regions, hospitals, wards) and target values; empty means the
+    # versioned files in schemas/data/.
+    reference_dir: Path | None = None
+    targets_file: Path | None = None
+
     # Database: empty means the embedded PostgreSQL of the local stack.
     database_url: SecretStr | None = None
 

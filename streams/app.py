@@ -126,8 +126,8 @@ def build_app(
     reference: ReferenceData | None = None,
     targets: TargetConfig | None = None,
 ) -> faust.App:
-    reference = reference if reference is not None else load_reference()
-    targets = targets if targets is not None else load_targets()
+    reference = reference if reference is not None else load_reference(settings.reference_dir)
+    targets = targets if targets is not None else load_targets(settings.targets_file)
     partitions = settings.topic_partitions
     app_id = settings.topic(settings.worker_id)
     datadir = settings.data_dir / "worker" / app_id

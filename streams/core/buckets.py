@@ -64,6 +64,22 @@ class Buckets:
             i += 2
             lo = hi
 
+    def add_amount(self, t: int, patient_seconds: int, bed_seconds: int) -> None:
+        """Add already-integrated amounts to the bucket holding ``t``."""
+        size = self.size
+        first = t - t % size
+        data = self.data
+        if self.start is None:
+            self.start = first
+        elif first < self.start:
+            data[:0] = [0, 0] * ((self.start - first) // size)
+            self.start = first
+        i = 2 * ((first - self.start) // size)
+        if i >= len(data):
+            data.extend([0] * (i + 2 - len(data)))
+        data[i] += patient_seconds
+        data[i + 1] += bed_seconds
+
     def sum_range(self, a: int, b: int) -> tuple[int, int]:
         """Sums over the buckets starting in ``[a, b)`` (both multiples of ``size``)."""
         start = self.start

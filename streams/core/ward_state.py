@@ -186,6 +186,7 @@ class WardStateValue:
         "_ward",
         "_wcache",
         "_xrecs",
+        "_xtargets",
         "as_of",
         "base",
         "census",
@@ -236,6 +237,7 @@ class WardStateValue:
         # Cancels by their own id: ["x", id, t, target id]; and target -> a cancel's id.
         self._xrecs: dict[int, list[Any]] = {}
         self._cancels: dict[int, int] = {}
+        self._xtargets: dict[int, int] = {}  # cancel id -> target id (derived)
         # The step function: records sorted by (time, rank, id) with derived arrays.
         self._keys: list[tuple[int, int, int]] = []
         self._times: list[int] = []
@@ -277,6 +279,7 @@ class WardStateValue:
         new._recs = self._recs.copy()
         new._xrecs = self._xrecs.copy()
         new._cancels = self._cancels.copy()
+        new._xtargets = self._xtargets.copy()
         new._keys = self._keys.copy()
         new._times = self._times.copy()
         new._levels = self._levels.copy()
@@ -404,9 +407,15 @@ class WardStateValue:
 
     def _rebuild_cancels(self) -> None:
         cancels: dict[int, int] = {}
+        targets: dict[int, int] = {}
         for eid, x in sorted(self._xrecs.items(), key=lambda kv: (kv[1][2], kv[1][1])):
-            cancels.setdefault(_id_int(x[3]), eid)
+            target = self._xtargets.get(eid)
+            if target is None:
+                target = _id_int(x[3])
+            targets[eid] = target
+            cancels.setdefault(target, eid)
         self._cancels = cancels
+        self._xtargets = targets
 
     def _insert(self, key: tuple[int, int, int]) -> None:
         keys = self._keys
@@ -544,40 +553,33 @@ class WardStateValue:
 
     def _advance(self, new_fin: int, config: CoreConfig) -> list[Output]:
         """Move the final point forward (the watermark has moved): fold newly final time
-        into the buckets, emit 06:00 snapshots that became final, forget old records."""
+        into the buckets, emit 06:00 snapshots that became final, forget old records.
+
+        Bucket sums come from differences of the prefix integrals, so the cost is per
+        bucket crossed, not per record.
+        """
         fin = self.fin
         wm = self.wm
         assert fin is not None
         assert wm is not None
         self._refresh()
-        times, levels = self._times, self._levels
-        n = bisect_left(times, new_fin)
         fine, coarse = self.fine, self.coarse
         fine_from = new_fin - coarse.size
         coarse_from = floor_to(wm - WINDOW_7D_S, coarse.size)
+        self._fold(coarse, fin if fin > coarse_from else coarse_from, new_fin)
+        self._fold(fine, fin if fin > fine_from else fine_from, new_fin)
+        out: list[Output] = []
         six = self._next_six
         if six is None or six[1] < fin:
             six = first_snapshot_at_or_after(fin)
-        out: list[Output] = []
-        lv = self.base
-        a = fin
-        for j in range(n + 1):
-            b = times[j] if j < n else new_fin
-            if lv is not None and b > a:
-                o = lv[0] if lv[0] > 0 else 0
-                av = lv[1] if lv[1] > 0 else 0
-                if b > coarse_from:
-                    coarse.add(a if a > coarse_from else coarse_from, b, o, av)
-                if b > fine_from:
-                    fine.add(a if a > fine_from else fine_from, b, o, av)
-            while six[1] < b:
-                if lv is not None:
-                    out.append(self._snapshot(lv, six[0], six[1]))
-                six = first_snapshot_at_or_after(six[1] + 1)
-            if j < n:
-                lv = levels[j]
-                a = b
+        while six[1] < new_fin:
+            lv = self._level_at(six[1])
+            if lv is not None:
+                out.append(self._snapshot(lv, six[0], six[1]))
+            six = first_snapshot_at_or_after(six[1] + 1)
         self._next_six = six
+        n = bisect_left(self._times, new_fin)
+        self.base = self._level_at(new_fin) if n else self.base
         self._base_p, self._base_b = self._prefix(new_fin)
         if n:
             recs = self._recs
@@ -585,15 +587,13 @@ class WardStateValue:
                 del recs[key[2]]
             del self._keys[:n], self._times[:n], self._levels[:n]
             del self._cum_p[:n], self._cum_b[:n]
-        self.base = lv
         self.fin = new_fin
         self._dirty = len(self._keys)  # the kept records' levels and integrals still hold
         if self._xrecs:
             recs = self._recs
+            targets = self._xtargets
             gone = [
-                eid
-                for eid, x in self._xrecs.items()
-                if x[2] < new_fin and _id_int(x[3]) not in recs
+                eid for eid, x in self._xrecs.items() if x[2] < new_fin and targets[eid] not in recs
             ]
             if gone:
                 for eid in gone:
@@ -602,6 +602,27 @@ class WardStateValue:
         fine.trim_before(fine_from)
         coarse.trim_before(coarse_from)
         return out
+
+    def _fold(self, buckets: Buckets, a: int, b: int) -> None:
+        """Add the step function's integrals over ``[a, b)`` (``a >= fin``) to ``buckets``."""
+        if b <= a:
+            return
+        size = buckets.size
+        pa, ba = self._prefix(a)
+        x = a
+        while x < b:
+            y = x - x % size + size
+            if y > b:
+                y = b
+            py, by = self._prefix(y)
+            if py != pa or by != ba or buckets.start is not None:
+                buckets.add_amount(x, py - pa, by - ba)
+            x, pa, ba = y, py, by
+
+    def _level_at(self, x: int) -> Level | None:
+        """The level in force at ``x >= fin`` (after every record at or before it)."""
+        j = bisect_right(self._times, x) - 1
+        return self._levels[j] if j >= 0 else self.base
 
     def _snapshot(self, lv: Level, day: date, at_s: int) -> DailySnapshot:
         o = lv[0] if lv[0] > 0 else 0
@@ -738,6 +759,7 @@ def apply_in_place(
             target_id = event.cancels_event_id
             target = target_id.int
             state._xrecs[eid] = ["x", _id_str(event_id.bytes), t, _id_str(target_id.bytes)]
+            state._xtargets[eid] = target
             if target not in state._cancels:
                 state._cancels[target] = eid
                 rec = recs.get(target)
