@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from simulator.emission import Emission, Payload
+from simulator.emission import Emission
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,11 @@ class BatchEncoder:
         return key
 
     def encode(self, emissions: Iterable[Emission]) -> list[Message]:
+        """The messages for one chunk, per hospital in publish order.
+
+        Raw (non-JSON) payloads go last, each on its own: they change no state, so their
+        place among a hospital's events does not matter.
+        """
         size = self.batch_size
         dumps = orjson.dumps
         out: list[Message] = []
@@ -54,40 +59,33 @@ class BatchEncoder:
                 value = payload if isinstance(payload, bytes) else dumps(payload)
                 out.append(Message(self._key(e.hospital_id), value, 1, e.ts))
             return out
-        pending: dict[str, tuple[str, list[Payload]]] = {}
-        last_ts: dict[str, int] = {}
+        groups: dict[str, list[Emission]] = {}
+        raw: list[Emission] = []
         for e in emissions:
-            hospital_id = e.hospital_id
-            payload = e.payload
-            if isinstance(payload, bytes):
-                # Not JSON: it cannot ride in a batch; flush first to keep the order.
-                self._flush(out, pending, last_ts, hospital_id)
-                out.append(Message(self._key(hospital_id), payload, 1, e.ts))
+            if e.payload.__class__ is bytes:
+                raw.append(e)
                 continue
-            entry = pending.get(hospital_id)
-            if entry is None:
-                entry = pending[hospital_id] = (e.source, [])
-            events = entry[1]
-            events.append(payload)
-            last_ts[hospital_id] = e.ts
-            if len(events) >= size:
-                self._flush(out, pending, last_ts, hospital_id)
-        for hospital_id in list(pending):
-            self._flush(out, pending, last_ts, hospital_id)
+            group = groups.get(e.hospital_id)
+            if group is None:
+                groups[e.hospital_id] = [e]
+            else:
+                group.append(e)
+        for hospital_id, group in groups.items():
+            key = self._key(hospital_id)
+            source = group[0].source
+            for i in range(0, len(group), size):
+                part = group[i : i + size]
+                value = dumps(
+                    {
+                        "schema_version": 1,
+                        "source": source,
+                        "hospital_id": hospital_id,
+                        "events": [e.payload for e in part],
+                    }
+                )
+                out.append(Message(key, value, len(part), part[-1].ts))
+        for e in raw:
+            payload = e.payload
+            assert isinstance(payload, bytes)
+            out.append(Message(self._key(e.hospital_id), payload, 1, e.ts))
         return out
-
-    def _flush(
-        self,
-        out: list[Message],
-        pending: dict[str, tuple[str, list[Payload]]],
-        last_ts: dict[str, int],
-        hospital_id: str,
-    ) -> None:
-        entry = pending.pop(hospital_id, None)
-        if entry is None:
-            return
-        source, events = entry
-        value = orjson.dumps(
-            {"schema_version": 1, "source": source, "hospital_id": hospital_id, "events": events}
-        )
-        out.append(Message(self._key(hospital_id), value, len(events), last_ts[hospital_id]))

@@ -578,10 +578,10 @@ class WardStateValue:
                 out.append(self._snapshot(lv, six[0], six[1]))
             six = first_snapshot_at_or_after(six[1] + 1)
         self._next_six = six
-        n = bisect_left(self._times, new_fin)
-        self.base = self._level_at(new_fin) if n else self.base
+        n = bisect_left(self._times, new_fin)  # records before new_fin become final
         self._base_p, self._base_b = self._prefix(new_fin)
         if n:
+            self.base = self._levels[n - 1]
             recs = self._recs
             for key in self._keys[:n]:
                 del recs[key[2]]
