@@ -30,6 +30,7 @@ from capmon.stack.processes import (
     find_ours,
     is_alive,
     read_pid,
+    size_of,
     spawn_detached,
     stop_process,
     tail,
@@ -68,6 +69,7 @@ class KafkaBroker:
         self.heap = heap
         self.pom = pom
         self._say = say
+        self._log_offsets: dict[Path, int] = {}
 
     @property
     def bootstrap(self) -> str:
@@ -119,6 +121,10 @@ class KafkaBroker:
             log4j_config=self.layout.log4j_config,
             server_properties=self.layout.server_properties,
         )
+        # Error messages show only what this start wrote, not an earlier run's lines.
+        self._log_offsets = {
+            path: size_of(path) for path in (self.layout.log_file, self.layout.console_file)
+        }
         try:
             pid = spawn_detached(command, output=self.layout.console_file, cwd=self.layout.home)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -261,7 +267,7 @@ class KafkaBroker:
     def _log_hint(self) -> str:
         parts = []
         for path in (self.layout.log_file, self.layout.console_file):
-            last = tail(path, 15)
+            last = tail(path, 15, since=self._log_offsets.get(path, 0))
             if last:
                 parts.append(f"--- last lines of {path}:\n{last}")
         parts.append(f"Logs: {self.layout.log_file} and {self.layout.console_file}")

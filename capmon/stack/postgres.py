@@ -29,7 +29,7 @@ import psycopg
 from capmon.stack import postgres_config as config
 from capmon.stack.errors import StackError
 from capmon.stack.ports import LOCALHOST, require_free
-from capmon.stack.processes import find_ours, is_alive, stop_process, tail
+from capmon.stack.processes import find_ours, is_alive, size_of, stop_process, tail
 from capmon.stack.status import ServiceStatus, State
 
 # Used when running as root; an existing `postgres` account (Debian's) is reused.
@@ -74,6 +74,7 @@ class EmbeddedPostgres:
         self.layout = config.PostgresLayout(data_dir)
         self.port = port
         self._say = say
+        self._log_offset = 0
 
     @property
     def url(self) -> str:
@@ -110,6 +111,7 @@ class EmbeddedPostgres:
         self._init_cluster(bin_dir, user)
         self._write_config(user)
         started = time.monotonic()
+        self._log_offset = size_of(self.layout.log_file)
         self._pg_ctl_start(bin_dir, user)
         self._wait_ready(timeout_s)
         self._ensure_database()
@@ -236,7 +238,7 @@ class EmbeddedPostgres:
                 conn.execute(f'CREATE DATABASE "{config.DATABASE}"')
 
     def _log_hint(self) -> str:
-        last = tail(self.layout.log_file, 15)
+        last = tail(self.layout.log_file, 15, since=self._log_offset)
         head = f"--- last lines of {self.layout.log_file}:\n{last}\n" if last else ""
         return f"{head}Log: {self.layout.log_file}"
 

@@ -95,14 +95,21 @@ def is_alive(pid: int) -> bool:
         return False
 
 
-def tail(path: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a log file, for error messages."""
+def tail(path: Path, lines: int = 20, *, since: int = 0) -> str:
+    """The last ``lines`` lines of a log file written after byte offset ``since``."""
     try:
         with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 64 * 1024))
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(since, size - 64 * 1024))
             text = f.read().decode("utf-8", "replace")
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def size_of(path: Path) -> int:
+    """Current size of a log file (0 if missing): where this run's lines begin."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

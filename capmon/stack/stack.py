@@ -33,7 +33,7 @@ class Stack:
         settings: Settings,
         *,
         say: Callable[[str], None] = print,
-        kafka_timeout_s: float = 60.0,
+        kafka_timeout_s: float = 120.0,
         postgres_timeout_s: float = 60.0,
     ) -> None:
         self.data_dir = settings.data_dir.expanduser().resolve()

@@ -37,33 +37,6 @@ class Buckets:
     def __repr__(self) -> str:
         return f"Buckets(size={self.size}, start={self.start}, n={len(self.data) // 2})"
 
-    def add(self, a: int, b: int, occupied: int, available: int) -> None:
-        """Add a constant level over ``[a, b)``."""
-        if b <= a:
-            return
-        size = self.size
-        first = a - a % size
-        data = self.data
-        if self.start is None:
-            self.start = first
-        elif first < self.start:
-            # Only reached when a caller adds before the kept range; keep it contiguous.
-            data[:0] = [0, 0] * ((self.start - first) // size)
-            self.start = first
-        i = 2 * ((first - self.start) // size)
-        if i > len(data):
-            data.extend([0] * (i - len(data)))
-        lo = first
-        while lo < b:
-            hi = lo + size
-            overlap = (b if b < hi else hi) - (a if a > lo else lo)
-            if i >= len(data):
-                data.extend((0, 0))
-            data[i] += occupied * overlap
-            data[i + 1] += available * overlap
-            i += 2
-            lo = hi
-
     def add_amount(self, t: int, patient_seconds: int, bed_seconds: int) -> None:
         """Add already-integrated amounts to the bucket holding ``t``."""
         size = self.size

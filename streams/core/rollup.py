@@ -62,12 +62,19 @@ class Part:
         return cls(tuple(raw[2:]), raw[0], raw[1])
 
 
-def ward_parts(state: WardStateValue, care_type: str, target: float) -> dict[str, Part]:
-    """A ward's contribution: its vector under its care type."""
+def ward_parts(
+    state: WardStateValue,
+    care_type: str,
+    target: float,
+    *,
+    vector: tuple[int, ...] | None = None,
+) -> dict[str, Part]:
+    """A ward's contribution: its vector under its care type (pass ``vector`` if computed)."""
     if state.wm is None:
         raise ValueError(f"ward {state.ward_id} has no events yet")
     as_of = state.as_of if state.as_of is not None else state.wm
-    return {str(care_type): Part(state.vector(target), as_of, as_of)}
+    vec = vector if vector is not None else state.vector(target)
+    return {str(care_type): Part(vec, as_of, as_of)}
 
 
 def no_free_bed_applies(scope_id: str) -> bool:
@@ -146,41 +153,38 @@ class ScopeState:
         """Care types with a sum (``all`` first)."""
         return sorted(self.totals, key=lambda ct: (ct != ALL, ct))
 
-    def _times(self, care_type: str) -> tuple[int, int] | None:
-        newest: int | None = None
-        oldest: int | None = None
+    def times(self) -> dict[str, tuple[int, int]]:
+        """Newest and oldest ``as_of`` per care type and ``all``, in one pass (O(children))."""
+        out: dict[str, tuple[int, int]] = {}
         for _version, parts in self.children.values():
-            if care_type == ALL:
-                items = list(parts.values())
-            else:
-                p = parts.get(care_type)
-                items = [p] if p is not None else []
-            for part in items:
-                if newest is None or part.as_of_s > newest:
-                    newest = part.as_of_s
-                if oldest is None or part.oldest_s < oldest:
-                    oldest = part.oldest_s
-        if newest is None or oldest is None:
-            return None
-        return newest, oldest
+            for ct, part in parts.items():
+                for key in (ct, ALL):
+                    cur = out.get(key)
+                    if cur is None:
+                        out[key] = (part.as_of_s, part.oldest_s)
+                    else:
+                        out[key] = (
+                            part.as_of_s if part.as_of_s > cur[0] else cur[0],
+                            part.oldest_s if part.oldest_s < cur[1] else cur[1],
+                        )
+        return out
 
     def part(self, care_type: str) -> Part | None:
         """This scope's sum for ``care_type`` as a contribution to a larger scope."""
         tot = self.totals.get(care_type)
-        times = self._times(care_type)
+        times = self.times().get(care_type)
         if tot is None or times is None:
             return None
         return Part(tuple(tot), times[0], times[1])
 
     def parts(self) -> dict[str, Part]:
         """This scope's contribution to its parent: one part per care type (not ``all``)."""
-        out: dict[str, Part] = {}
-        for ct in self.totals:
-            if ct != ALL:
-                p = self.part(ct)
-                if p is not None:
-                    out[ct] = p
-        return out
+        times = self.times()
+        return {
+            ct: Part(tuple(tot), times[ct][0], times[ct][1])
+            for ct, tot in self.totals.items()
+            if ct != ALL and ct in times
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -239,7 +243,7 @@ def message_dict(
     ``target`` defaults to the bed-weighted mean of the wards' targets (0 without beds).
     """
     vec = scope.totals.get(care_type)
-    times = scope._times(care_type)
+    times = scope.times().get(care_type)
     if vec is None or times is None:
         raise ValueError(f"{scope.scope_id} has nothing for care type {care_type!r}")
     if target is None:

@@ -73,7 +73,8 @@ async def test_region_subscriber_gets_its_changes_from_kafka_and_nothing_else(
             and not u["key"].startswith(("region:03", f"hospital:{f.AKADEMISKA}"))
             for u in ws.updates()
         )
-        metrics = (await api.client().get("/metrics")).text
+        async with api.client() as client:
+            metrics = (await client.get("/metrics")).text
         assert 'capmon_ws_subscriptions{scope="region:01"} 1.0' in metrics
         assert "capmon_live_state_caught_up 1.0" in metrics
 

@@ -8,6 +8,7 @@ from capmon.stack.processes import (
     find_ours,
     is_alive,
     read_pid,
+    size_of,
     spawn_detached,
     stop_process,
     tail,
@@ -51,3 +52,13 @@ def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert tail(log, 2) == "line 98\nline 99"
     assert tail(tmp_path / "missing.log") == ""
+
+
+def test_tail_since_skips_an_earlier_run(tmp_path: Path) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("old run\n")
+    offset = size_of(log)
+    with log.open("a") as f:
+        f.write("new run\n")
+    assert tail(log, since=offset) == "new run"
+    assert size_of(tmp_path / "missing.log") == 0

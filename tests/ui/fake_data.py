@@ -286,6 +286,17 @@ def build_world(now: datetime) -> FakeWorld:
     for code, _beds, occ, _names in REGIONS:
         declared = "stabslage" if code == "12" else "normallage"
         world.put(world.region_rollup(code, occupancy=occ, version=1, declared=declared))
+        for ct in CARE_TYPES:
+            c = CountsIn(0, 0)
+            for s in world.ward_states.values():
+                if s["region_code"] == code and s["care_type"] == ct:
+                    c.available += s["counts"]["available_beds"]
+                    c.occupied += s["counts"]["occupied"]
+                    c.overcrowded += s["counts"]["overcrowded"]
+                    c.outlying += s["counts"]["outlying_hosted"]
+                    c.pending += s["counts"]["pending_admissions"]
+            n = len([w for w in world.wards if w.region_code == code and w.care_type == ct])
+            world.put(rollup(f"region:{code}", ct, c, as_of=now - timedelta(seconds=40), ward_count=n))
     wards = len(world.wards)
     total.overcrowded = round(total.available * 0.049)
     total.outlying = round(total.available * 0.014)

@@ -208,11 +208,10 @@ class RegionPage {
 
     const main = h("main", { class: "desk-main" },
       this.errorEl, head, figures,
-      h("div", { class: "two-col" },
-        h("section", { class: "panel", "aria-labelledby": "hospitals-title" },
-          h("h2", { class: "panel-title", id: "hospitals-title", "data-i18n": "region.hospitals" }),
-          h("div", { class: "table-wrap" }, this.hospitalTable.el)),
-        h("div", { class: "stack" }, care, alerts)),
+      h("div", { class: "two-col" }, care, alerts),
+      h("section", { class: "panel", "aria-labelledby": "hospitals-title" },
+        h("h2", { class: "panel-title", id: "hospitals-title", "data-i18n": "region.hospitals" }),
+        h("div", { class: "table-wrap" }, this.hospitalTable.el)),
       h("section", { class: "panel", "aria-labelledby": "wards-title" },
         h("h2", { class: "panel-title", id: "wards-title", "data-i18n": "region.wards" }),
         h("div", { class: "table-wrap" }, this.wardTable.el)));

@@ -19,7 +19,7 @@ import { LiveConnection, defaultWsUrl } from "./ws.js";
 
 const HISTORY_REFRESH_MS = 5 * 60 * 1000;
 const TICKER_ROWS = 8;
-const FOCUS_HOSPITALS = 6;
+const FOCUS_HOSPITALS = 4;
 
 class WallPage {
   constructor() {
@@ -394,27 +394,30 @@ class WallPage {
     this.focusPanel.dataset.region = code;
     const spark = svg({ class: "spark spark-large" });
     drawSparkline(spark, this.history.get(code) ?? [], { ...this.historyWindow, target: r?.target ?? null, label: tr.t("spark.aria") });
+    const fig = (labelKey, value, sub) => h("div", { class: "fig" },
+      h("div", { class: "fig-label" }, tr.t(labelKey)), h("div", { class: "fig-value" }, value),
+      sub ? h("div", { class: "fig-sub" }, sub) : null);
     this.focusPanel.replaceChildren(
       h("h2", { class: "panel-title" },
         h("span", { class: "focus-kicker" }, tr.t("kiosk.label")),
         h("span", { class: "focus-name" }, region.name),
         f.stale && r ? h("span", { class: "section-stale" }, `${tr.t("stale")} · ${tr.age(f.ageS)}`) : null),
-      h("div", { class: "focus-grid" },
-        h("div", { class: "focus-levels" },
-          h("div", { class: "focus-level" }, h("div", { class: "fig-label" }, tr.t("computed.label")), levelBadge(null, r?.pressure_level, tr, { withName: true, stale: f.stale })),
-          h("div", { class: "focus-level" }, h("div", { class: "fig-label" }, tr.t("prep.label")), h("div", { class: "prep" }, prep ? tr.t(`prep.${prep}`) : tr.t("prep.none")))),
-        h("div", { class: "focus-figs" },
-          h("div", { class: "fig" }, h("div", { class: "fig-label" }, tr.t("fig.occupancy")), h("div", { class: "fig-value" }, tr.pct(r?.measures?.occupancy)), h("div", { class: "fig-sub" }, r ? tr.t("fig.target", { v: tr.pct(r.target) }) : "")),
-          h("div", { class: "fig" }, h("div", { class: "fig-label" }, tr.t("fig.free")), h("div", { class: "fig-value" }, tr.int(r?.counts?.free_beds)), h("div", { class: "fig-sub" }, `${tr.t("fig.available")}: ${tr.int(r?.counts?.available_beds)}`)),
-          h("div", { class: "fig" }, h("div", { class: "fig-label" }, tr.t("fig.coverage")), h("div", { class: "fig-value" }, tr.pct(r?.reporting_coverage)))),
-        spark),
-      h("table", { class: "focus-hospitals" },
-        h("caption", { class: "sr-only" }, tr.t("kiosk.hospitals")),
-        h("tbody", {}, ...hospitals.map((x) => h("tr", {},
-          h("th", { scope: "row" }, this.names.hospital(x.scope_id.slice(9))),
-          h("td", {}, levelBadge(null, x.pressure_level, tr)),
-          h("td", { class: "num" }, tr.pct(x.measures?.occupancy)),
-          h("td", { class: "num" }, tr.t("tile.free", { n: tr.int(x.counts?.free_beds) })))))),
+      h("div", { class: "focus-top" },
+        h("div", { class: "focus-level" }, h("div", { class: "fig-label" }, tr.t("computed.label")),
+          levelBadge(null, r?.pressure_level, tr, { withName: true, stale: f.stale })),
+        h("div", { class: "focus-level" }, h("div", { class: "fig-label" }, tr.t("prep.label")),
+          h("div", { class: "prep" }, prep ? tr.t(`prep.${prep}`) : tr.t("prep.none")))),
+      h("div", { class: "focus-figs" },
+        fig("fig.occupancy", tr.pct(r?.measures?.occupancy), r ? tr.t("fig.target", { v: tr.pct(r.target) }) : ""),
+        fig("fig.free", tr.int(r?.counts?.free_beds)),
+        fig("fig.coverage", tr.pct(r?.reporting_coverage))),
+      spark,
+      h("ul", { class: "focus-hospitals", "aria-label": tr.t("kiosk.hospitals") },
+        ...hospitals.map((x) => h("li", {},
+          h("span", { class: "fh-name" }, this.names.hospital(x.scope_id.slice(9))),
+          levelBadge(null, x.pressure_level, tr),
+          h("span", { class: "num" }, tr.pct(x.measures?.occupancy)),
+          h("span", { class: "num" }, tr.t("tile.free", { n: tr.int(x.counts?.free_beds) }))))),
     );
   }
 }

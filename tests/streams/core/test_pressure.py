@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from schemas.types import PressureLevel
 from streams.core.config import PressureThresholds
@@ -98,3 +100,26 @@ def test_assessment_says_what_drove_it() -> None:
     a = assess(occupied=90, available=100, overcrowded=5, free_beds=10, target=0.85)
     assert (a.level, a.driver, a.value, a.threshold) == (3, Driver.OVERCROWDED, 5.0, 3.0)
     assert a.occupancy == 0.9
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    occupied=st.integers(0, 200),
+    available=st.integers(0, 200),
+    overcrowded=st.integers(0, 50),
+    free=st.integers(0, 50),
+    target=st.floats(0.3, 1.0),
+    applies=st.booleans(),
+)
+def test_plain_level_is_assess_without_hysteresis(
+    occupied: int, available: int, overcrowded: int, free: int, target: float, applies: bool
+) -> None:
+    kw = {
+        "occupied": occupied,
+        "available": available,
+        "overcrowded": overcrowded,
+        "free_beds": free,
+        "target": target,
+        "no_free_bed_applies": applies,
+    }
+    assert pressure_level(**kw) == assess(**kw).level  # type: ignore[arg-type]
