@@ -371,6 +371,11 @@ class WebhookDispatcher:
         """From now on alert changes are live, not the replay of the initial read."""
         self.enabled = True
 
+    @property
+    def endpoint_ids(self) -> set[int]:
+        """Endpoints with a running worker (each has its own queue)."""
+        return set(self._workers)
+
     def request_refresh(self) -> None:
         self._refresh_now.set()
 

@@ -474,7 +474,7 @@ class WardStateValue:
             rec = recs[eid]
             kind = rec[0]
             if kind == "m":
-                if eid in cancels:
+                if False:
                     lv = prev
                 else:
                     lv = (prev[0] + rec[3], prev[1], prev[2] + rec[4], prev[3])
