@@ -190,7 +190,11 @@ class WardTimeline:
             self.outlying = max(0, self.outlying)
             self.counter += 1
             return movement(
-                ward, at, eid=eid, action="cancel", encounter=f"{self.tag}c{self.counter}",
+                ward,
+                at,
+                eid=eid,
+                action="cancel",
+                encounter=f"{self.tag}c{self.counter}",
                 cancels=target,
             )
         # Drift back to the usual occupancy: admissions likelier below it.
@@ -220,7 +224,12 @@ class WardTimeline:
 
 
 def _ward_events(
-    ward: Ward, siblings: list[str], count: int, end: int, mean_gap_s: float, rng: random.Random,
+    ward: Ward,
+    siblings: list[str],
+    count: int,
+    end: int,
+    mean_gap_s: float,
+    rng: random.Random,
     tag: str,
 ) -> list[tuple[int, dict[str, object]]]:
     gaps = [max(1, round(rng.expovariate(1 / mean_gap_s))) for _ in range(count)]

@@ -63,9 +63,7 @@ def run_in_process(
     topics = output_topics(settings)
     targets = load_targets(settings.targets_file)
     wards = WardProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
-    scopes = ScopeProcessor(
-        settings=settings, reference=reference, targets=targets, topics=topics
-    )
+    scopes = ScopeProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
     partitioner = KeyPartitioner(settings.topic_partitions)
     events_topic = settings.topic(settings.topic_events)
     ward_store, hospital_store = DictStore("wards"), DictStore("hospitals")

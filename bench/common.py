@@ -268,9 +268,7 @@ def start_worker(
     """``capmon worker`` with these settings; its tables and log live under ``work_dir``
     (not the stack's data dir), so a run leaves nothing behind once that is removed."""
     env = capmon_env(settings, data_dir=work_dir, **overrides)
-    return CapmonProcess(
-        ["worker", "--loglevel", "warn"], env, work_dir / f"{name}.log"
-    ).start()
+    return CapmonProcess(["worker", "--loglevel", "warn"], env, work_dir / f"{name}.log").start()
 
 
 @contextlib.contextmanager
@@ -342,6 +340,33 @@ async def produce(
     return ProduceStats(count, events, size, seconds)
 
 
+async def wait_topics_ready(
+    bootstrap: str, topics: Sequence[str], *, timeout: float = 60.0
+) -> None:
+    """Wait until every partition of ``topics`` has a leader: the first sends to a topic
+    just created would otherwise retry through the election and time it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+
+        async def ready() -> bool:
+            await consumer._client.force_metadata_update()
+            cluster = consumer._client.cluster
+            for topic in topics:
+                partitions = cluster.partitions_for_topic(topic)
+                if not partitions:
+                    return False
+                for p in partitions:
+                    leader = cluster.leader_for_partition(TopicPartition(topic, p))
+                    if leader is None or leader < 0:
+                        return False
+            return True
+
+        await wait_until(ready, timeout=timeout, what=f"leaders of {', '.join(topics)}", every=0.2)
+    finally:
+        await consumer.stop()
+
+
 async def _with_admin(bootstrap: str, use: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await admin.start()
@@ -358,7 +383,9 @@ async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartit
         partitions = [
             TopicPartition(topic, p)
             for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            )
         ]
         if not partitions:
             return {}

@@ -50,6 +50,7 @@ from bench.common import (
     start_worker,
     total,
     wait_group_done,
+    wait_topics_ready,
     work_directory,
     worker_group,
 )
@@ -175,6 +176,7 @@ async def run_size(
     extra: dict[str, Any] = {"events_per_message": per_message, "events": events}
     try:
         await ensure_topics(settings)
+        await wait_topics_ready(bootstrap, [events_topic, *outputs])
         say(f"{per_message}/msg: producing {len(messages)} messages ({events} events)")
         stats = await produce(bootstrap, events_topic, (m.as_tuple() for m in messages))
         extra |= {
@@ -195,9 +197,7 @@ async def run_size(
 
         with work_directory(keep=keep) as work_dir:
             worker = start_worker(settings, work_dir)
-            profile = (
-                profile_dir / f"worker-{per_message}-per-message.raw" if profile_dir else None
-            )
+            profile = profile_dir / f"worker-{per_message}-per-message.raw" if profile_dir else None
             try:
                 with Profiler(worker.pid, profile) if profile else _null():
                     done_at = await wait_group_done(
@@ -322,9 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             result(name, None, "events/s", BASELINE, None, {"error": str(exc)[-2000:]})
             continue
         extra = measured["extra"]
-        extra["in_process_ceiling"] = in_process_ceiling(
-            reference, messages, args.ceiling_events
-        )
+        extra["in_process_ceiling"] = in_process_ceiling(reference, messages, args.ceiling_events)
         result(
             name,
             measured["value"],

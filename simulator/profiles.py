@@ -30,7 +30,7 @@ class CareProfile:
 
 
 CARE_PROFILES: dict[CareType, CareProfile] = {
-    CareType.SOMATIC_ACUTE: CareProfile(4.3, 0.85, 0.955, 0.88, True, 0.35, 1.6),
+    CareType.SOMATIC_ACUTE: CareProfile(4.3, 0.85, 0.965, 0.88, True, 0.35, 1.6),
     CareType.SOMATIC_PLANNED: CareProfile(3.0, 0.70, 0.90, 0.20, True, 0.30, 1.2),
     CareType.INTENSIVE_CARE: CareProfile(2.6, 1.00, 0.74, 0.80, False, 0.0, 0.5),
     CareType.PSYCHIATRY: CareProfile(13.0, 0.90, 0.97, 0.90, False, 0.10, 2.5),
@@ -88,7 +88,7 @@ ICU_DISCHARGE_BY_HOUR = (
 
 WEEKEND_PLANNED_FACTOR = 0.15  # few booked admissions on Saturday and Sunday
 WEEKEND_UNPLANNED_FACTOR = 0.92
-WEEKEND_DISCHARGE_POSTPONE = 0.45  # share of weekend discharges that wait until Monday
+WEEKEND_DISCHARGE_POSTPONE = 0.3  # share of weekend discharges that wait until Monday
 MIN_STAY_S = 3 * 3600
 
 # Transfers and outlying placements

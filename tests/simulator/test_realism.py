@@ -26,11 +26,11 @@ def _per_100(rows: list[dict[str, object]], field: str) -> float:
 
 
 def _at_six(run: SimulatedRun) -> list[dict[str, object]]:
-    """Each ward's census in the quarter before 06:00 local: SKR's morning count."""
+    """Each ward's last census before 06:00 local, every morning: SKR's morning count."""
+    interval = run.sim.slot_s * run.sim.slots_per_census
     rows = []
     for ts, p in _census(run):
-        local = CALENDAR.local_hour(ts)
-        if local.hour == 5 and ts % 3600 >= 45 * 60:
+        if CALENDAR.local_hour(ts).hour == 5 and ts % 3600 >= 3600 - interval:
             rows.append(p)
     return rows
 
@@ -51,12 +51,20 @@ def test_time_weighted_occupancy_by_care_type(
     assert 0.85 <= sum(occupied.values()) / sum(available.values()) <= 1.02
 
 
-def test_overcrowded_and_outlying_per_100_beds_at_six(national_day: SimulatedRun) -> None:
+def test_overcrowded_and_outlying_per_100_beds_at_six(national_week: SimulatedRun) -> None:
+    rows = _at_six(national_week)
+    assert len(rows) == 7 * len(national_week.sim.wards)
+    # SKR, April 2024: 5.9 overcrowded and 1.4 outlying per 100 available beds (the
+    # mornings of a week: Monday, after the weekend, is the worst, Tuesday the best).
+    assert 4.0 <= _per_100(rows, "overcrowded") <= 7.5
+    assert 0.9 <= _per_100(rows, "outlying_hosted") <= 2.0
+
+
+def test_one_morning_in_a_plausible_range(national_day: SimulatedRun) -> None:
     rows = _at_six(national_day)
     assert len(rows) == len(national_day.sim.wards)
-    # SKR, April 2024: 5.9 overcrowded and 1.4 outlying per 100 available beds.
-    assert 3.5 <= _per_100(rows, "overcrowded") <= 8.5
-    assert 0.7 <= _per_100(rows, "outlying_hosted") <= 2.5
+    assert 2.5 <= _per_100(rows, "overcrowded") <= 9.0
+    assert 0.5 <= _per_100(rows, "outlying_hosted") <= 2.5
 
 
 def test_regions_differ_skane_high_kalmar_low(

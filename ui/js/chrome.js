@@ -67,7 +67,7 @@ export class PageChrome {
     document.title = `${this.tr.t(this.titleKey)} · capmon`;
     setText(this.langBtn, this.tr.t("lang.switch"));
     this.langBtn.setAttribute("lang", this.tr.lang === "sv" ? "en" : "sv");
-    this.langBtn.setAttribute("aria-label", this.tr.t("lang.switch.label"));
+    this.langBtn.setAttribute("title", this.tr.t("lang.switch.label"));
     applyStaticText(document, this.tr);
     this.tick();
   }

@@ -220,6 +220,9 @@ class WallPage {
       free: h("span", { class: "tile-free" }),
       stale: h("span", { class: "tile-stale" }),
       spark: svg({ class: "spark" }),
+      // The link's name is its visible text plus this sentence for screen readers
+      // (an aria-label would hide the visible text: WCAG 2.5.3 "label in name").
+      sr: h("span", { class: "sr-only" }),
     };
     t.el = h("a", {
       class: "tile", href: `/region/${r.code}`, "data-region": r.code,
@@ -229,7 +232,8 @@ class WallPage {
     h("div", { class: "tile-body" }, t.badge, t.occ),
     h("div", { class: "tile-info" }, t.free, t.target),
     t.spark,
-    t.stale);
+    t.stale,
+    t.sr);
     if (r.code === "09") t.el.classList.add("island");
     return t;
   }
@@ -286,7 +290,7 @@ class WallPage {
         target: tr.pct(rollup.target), free: tr.int(rollup.counts?.free_beds),
       });
     }
-    el.setAttribute("aria-label", label);
+    setText(t.sr, ` ${label}`);
     const points = this.history.get(t.region.code) ?? [];
     const sparkKey = `${points.length}:${points.at(-1)?.t}:${tr.lang}:${rollup?.target}`;
     if (t.sparkKey !== sparkKey) {

@@ -1,0 +1,272 @@
+"""Sink throughput (rows/s) against a bare COPY of the same rows, in the same run.
+
+    python -m bench.sink_throughput [--rows 200000] [--database-url SERVER_URL] [--kafka HOST:PORT]
+
+1. Produces ``--rows`` WardState messages (the stream's JSON, reference wards) to a fresh topic.
+2. Baseline: the same rows, decoded beforehand, in one COPY into a table identical to
+   ward_state_history (same columns, key, indexes and daily partitions).
+3. The sink (store.sink.HistorySink, a fresh consumer group) from its partition assignment until
+   the last row is committed: consume, decode, COPY to staging, INSERT ... ON CONFLICT, mark the
+   aggregates dirty, commit offsets.
+
+Uses a throw-away database on the given server (default: the local stack or CAPMON_DATABASE_URL)
+and throw-away topics. Prints one JSON line: sink rows/s, bare COPY rows/s and their ratio
+(target >= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import CollectorRegistry
+from psycopg import sql
+
+from bench.generate_history import BenchWard, reference_wards
+from bench.history_common import drop_database, ensure_database, result_line
+from capmon.settings import Settings, get_settings
+from capmon.stack.postgres_config import with_database
+from store.database import database_url
+from store.migrate import migrate
+from store.rows import WARD_STATE_COLUMNS, RowBatch, add_message
+from store.sink import HistorySink, sink_topics
+from store.sink_metrics import SinkMetrics
+
+
+def _window(window_s: int, occupied: int, available: int) -> dict[str, Any]:
+    return {
+        "window_s": window_s,
+        "patient_seconds": float(occupied * window_s),
+        "bed_seconds": float(available * window_s),
+        "occupancy": occupied / available,
+    }
+
+
+def ward_state(ward: BenchWard, version: int, as_of: datetime, occupied: int) -> bytes:
+    """A WardState as the stream serialises it (schemas.messages.WardState)."""
+    available = ward.beds
+    return orjson.dumps(
+        {
+            "message_version": 1,
+            "kind": "ward_state",
+            "ward_id": ward.ward_id,
+            "hospital_id": ward.hospital_id,
+            "region_code": ward.region_code,
+            "care_type": ward.care_type,
+            "specialty": ward.specialty,
+            "version": version,
+            "as_of": as_of,
+            "last_reported_at": as_of,
+            "expected_interval_s": 900,
+            "stale": False,
+            "counts": {
+                "available_beds": available,
+                "occupied": occupied,
+                "free_beds": max(0, available - occupied),
+                "overcrowded": max(0, occupied - available),
+                "outlying_hosted": 0,
+                "placed_elsewhere": 0,
+                "pending_admissions": 1,
+                "expected_discharges_24h": 2,
+                "physical_beds": ward.physical_beds,
+                "surge_beds_24h": None,
+                "surge_beds_72h": None,
+            },
+            "measures": {
+                "occupancy": occupied / available,
+                "free_after_pending": available - occupied + 1,
+                "overcrowded_per_100": 100.0 * max(0, occupied - available) / available,
+                "outlying_per_100": 0.0,
+                "occupancy_1h": _window(3600, occupied, available),
+                "occupancy_24h": _window(86400, occupied, available),
+                "occupancy_7d": _window(604800, occupied, available),
+            },
+            "target": 0.85,
+            "pressure_level": 1,
+            "late_events": 0,
+        }
+    )
+
+
+def messages(n: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) pairs: every reference ward in turn, one state per 5 minutes each."""
+    wards = reference_wards(None)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    out = []
+    for i in range(n):
+        ward = wards[i % len(wards)]
+        version = i // len(wards) + 1
+        as_of = start + timedelta(minutes=5 * version, seconds=i % len(wards))
+        occupied = max(0, ward.beds - 2 + (i * 7919) % 5)
+        out.append((ward.ward_id.encode(), ward_state(ward, version, as_of, occupied)))
+    return out
+
+
+async def produce(
+    settings: Settings, topic: str, items: list[tuple[bytes, bytes]], partitions: int
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=1)
+                for name in sink_topics(settings)
+            ]
+        )
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        for key, value in items:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def delete_topics(settings: Settings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(sink_topics(settings))
+    finally:
+        await admin.close()
+
+
+def prepare_database(url: str, first: datetime, last: datetime) -> None:
+    ensure_database(url)
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE ward_state_history_copy (LIKE ward_state_history INCLUDING ALL) "
+            "PARTITION BY RANGE (as_of)"
+        )
+        day = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        while day <= last:
+            conn.execute("SELECT capmon_ensure_partition('ward_state_history', %s)", (day,))
+            following = day + timedelta(days=1)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {} PARTITION OF ward_state_history_copy "
+                    "FOR VALUES FROM ({}) TO ({})"
+                ).format(
+                    sql.Identifier(f"ward_state_history_copy_p{day:%Y%m%d}"),
+                    sql.Literal(day),
+                    sql.Literal(following),
+                )
+            )
+            day = following
+        conn.execute("CHECKPOINT")
+
+
+def bare_copy(url: str, rows: list[tuple[object, ...]]) -> float:
+    columns = ", ".join(WARD_STATE_COLUMNS)
+    with psycopg.connect(url) as conn:
+        began = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY ward_state_history_copy ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - began
+
+
+async def run_sink(settings: Settings, url: str, n: int, batch_rows: int) -> float:
+    metrics = SinkMetrics(CollectorRegistry())
+    sink = HistorySink(
+        settings, database_url=url, batch_rows=batch_rows, batch_delay_s=0.5, metrics=metrics
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(sink.run(stop))
+    try:
+        await asyncio.wait_for(sink.started.wait(), timeout=60)
+        began = time.perf_counter()
+        while (
+            metrics.registry.get_sample_value(
+                "capmon_sink_rows_inserted_total", {"table": "ward_state_history"}
+            )
+            or 0
+        ) < n:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        return time.perf_counter() - began
+    finally:
+        stop.set()
+        await task
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sink_throughput", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--database-url", help="any database URL of the server to use")
+    parser.add_argument("--kafka", help="bootstrap servers (default: the settings')")
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--batch-rows", type=int, default=5000)
+    args = parser.parse_args(argv)
+    base = get_settings()
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        topic_prefix=f"bench-{tag}.",
+        kafka_bootstrap_servers=args.kafka or base.kafka_bootstrap_servers,
+    )
+    url = with_database(args.database_url or database_url(base), f"capmon_bench_sink_{tag}")
+
+    items = messages(args.rows)
+    decoded = RowBatch()
+    for i, (_, value) in enumerate(items):
+        add_message(decoded, value, partition=0, offset=i)
+    as_ofs = sorted(
+        datetime.fromisoformat(r[1]) for r in (decoded.ward_states[0], decoded.ward_states[-1])
+    )
+    print(f"producing {len(items):,} messages ...", file=sys.stderr)
+    asyncio.run(
+        produce(settings, settings.topic(settings.topic_ward_state), items, args.partitions)
+    )
+    try:
+        prepare_database(url, as_ofs[0], as_ofs[-1])
+        copy_s = bare_copy(url, decoded.ward_states)
+        print(f"bare COPY: {args.rows / copy_s:,.0f} rows/s", file=sys.stderr)
+        sink_s = asyncio.run(run_sink(settings, url, args.rows, args.batch_rows))
+        print(f"sink: {args.rows / sink_s:,.0f} rows/s", file=sys.stderr)
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM ward_state_history").fetchone()
+            assert row == (args.rows,), row
+        print(
+            result_line(
+                name="sink_throughput",
+                value=args.rows / sink_s,
+                unit="rows/s",
+                baseline="bare_copy",
+                baseline_value=args.rows / copy_s,
+                url=url,
+                rows=args.rows,
+                batch_rows=args.batch_rows,
+            )
+        )
+    finally:
+        drop_database(url)
+        asyncio.run(delete_topics(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
