@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ErrorBody(BaseModel):
@@ -47,6 +48,29 @@ class ApiError(Exception):
     @classmethod
     def unavailable(cls, detail: str) -> ApiError:
         return cls(503, "unavailable", detail)
+
+
+_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    503: "unavailable",
+}
+
+
+async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unparsable body, unknown route) in the API's error shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _ERROR_CODES.get(exc.status_code, "error")
+    return JSONResponse(
+        {"error": code, "detail": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def api_error_handler(_request: Request, exc: Exception) -> JSONResponse:

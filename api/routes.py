@@ -645,7 +645,7 @@ def _webhooks(services: Services) -> WebhookRepository:
     "/webhooks",
     response_model=WebhookCreated,
     status_code=201,
-    responses=error_responses(401, 403, 503),
+    responses=error_responses(400, 401, 403, 503),
     tags=["webhooks"],
     summary="Register a URL for a region's alert lifecycle events",
 )

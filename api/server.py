@@ -25,10 +25,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, TypeAdapter
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import TokenLookup, TokenStore
 from api.db import apply_api_schema, create_pool
-from api.errors import ApiError, api_error_handler
+from api.errors import ApiError, api_error_handler, http_error_handler
 from api.history import HistoryStore, NoHistory, StoreHistory
 from api.live_state import LiveState
 from api.metrics import CONTENT_TYPE_LATEST, ApiMetrics
@@ -174,6 +175,7 @@ def create_app(
     )
     app.state.services = services
     app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(router)
     _add_operational_routes(app, services)
     _add_ui_routes(app, ui_dir)

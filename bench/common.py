@@ -35,6 +35,8 @@ import psutil
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from capmon.settings import REPO_ROOT, Settings
 from capmon.stack import Stack, local_database_url
@@ -263,11 +265,15 @@ class CapmonProcess:
 
 
 def start_worker(
-    settings: Settings, work_dir: Path, name: str = "worker", **overrides: object
+    settings: Settings,
+    work_dir: Path,
+    name: str = "worker",
+    overrides: Mapping[str, object] | None = None,
 ) -> CapmonProcess:
-    """``capmon worker`` with these settings; its tables and log live under ``work_dir``
-    (not the stack's data dir), so a run leaves nothing behind once that is removed."""
-    env = capmon_env(settings, data_dir=work_dir, **overrides)
+    """``capmon worker`` with these settings (plus ``overrides``, setting names without the
+    ``CAPMON_`` prefix); its tables and log live under ``work_dir``, not the stack's data
+    dir, so a run leaves nothing behind once that is removed."""
+    env = capmon_env(settings, data_dir=work_dir, **dict(overrides or {}))
     return CapmonProcess(["worker", "--loglevel", "warn"], env, work_dir / f"{name}.log").start()
 
 
@@ -340,29 +346,28 @@ async def produce(
     return ProduceStats(count, events, size, seconds)
 
 
-async def wait_topics_ready(
-    bootstrap: str, topics: Sequence[str], *, timeout: float = 60.0
-) -> None:
-    """Wait until every partition of ``topics`` has a leader: the first sends to a topic
-    just created would otherwise retry through the election and time it."""
+async def wait_topics_ready(bootstrap: str, topics: Sequence[str], *, within: float = 60.0) -> None:
+    """Wait until every partition of ``topics`` answers its leader's ListOffsets: the first
+    sends to a topic just created would otherwise retry through the election and time it
+    (metadata names a leader before the leader serves)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
 
         async def ready() -> bool:
-            await consumer._client.force_metadata_update()
-            cluster = consumer._client.cluster
+            partitions: list[TopicPartition] = []
             for topic in topics:
-                partitions = cluster.partitions_for_topic(topic)
-                if not partitions:
+                found = await _partitions(consumer, topic)
+                if not found:
                     return False
-                for p in partitions:
-                    leader = cluster.leader_for_partition(TopicPartition(topic, p))
-                    if leader is None or leader < 0:
-                        return False
+                partitions += [TopicPartition(topic, p) for p in found]
+            try:
+                await consumer.end_offsets(partitions)
+            except KafkaError:
+                return False
             return True
 
-        await wait_until(ready, timeout=timeout, what=f"leaders of {', '.join(topics)}", every=0.2)
+        await wait_until(ready, within=within, what=f"leaders of {', '.join(topics)}", every=0.2)
     finally:
         await consumer.stop()
 
@@ -383,9 +388,7 @@ async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartit
         partitions = [
             TopicPartition(topic, p)
             for topic in topics
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            )
+            for p in sorted(await _partitions(consumer, topic))
         ]
         if not partitions:
             return {}
@@ -412,15 +415,15 @@ def total(offsets: Mapping[TopicPartition, int], topic: str) -> int:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, timeout: float, what: str, every: float = 0.1
+    check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float = 0.1
 ) -> None:
-    """Poll ``check`` until it holds; TimeoutError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    """Poll ``check`` until it holds; TimeoutError naming ``what`` after ``within`` s."""
+    deadline = time.monotonic() + within
     while True:
         if await check():
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise TimeoutError(f"timed out after {within:.0f}s waiting for {what}")
         await asyncio.sleep(every)
 
 
@@ -429,7 +432,7 @@ async def wait_group_done(
     group: str,
     topics: Sequence[str],
     *,
-    timeout: float,
+    within: float,
     alive: Callable[[], bool] = lambda: True,
     every: float = 0.1,
 ) -> float:
@@ -446,7 +449,7 @@ async def wait_group_done(
                 for topic in topics
                 for p in sorted(await _partitions(consumer, topic))
             ]
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + within
             while True:
                 if not alive():
                     raise RuntimeError("the worker exited")
@@ -464,7 +467,7 @@ async def wait_group_done(
                         for tp, end in ends.items()
                     )
                     raise TimeoutError(
-                        f"group {group} still {behind} messages behind after {timeout:.0f}s"
+                        f"group {group} still {behind} messages behind after {within:.0f}s"
                     )
                 await asyncio.sleep(every)
         finally:
@@ -474,7 +477,8 @@ async def wait_group_done(
 
 
 async def delete_prefix_topics(settings: Settings) -> list[str]:
-    """Delete every topic of this run's prefix (outputs, faust changelogs, repartitions)."""
+    """Delete every topic of this run's prefix (outputs, faust changelogs, repartitions)
+    and its consumer groups, so bench runs leave nothing on a shared broker."""
     prefix = settings.topic_prefix
     if not prefix.startswith(BENCH_PREFIX):
         raise ValueError(f"refusing to delete topics of a non-bench prefix {prefix!r}")
@@ -482,11 +486,30 @@ async def delete_prefix_topics(settings: Settings) -> list[str]:
     async def use(admin: AIOKafkaAdminClient) -> list[str]:
         names = [t for t in await admin.list_topics() if t.startswith(prefix)]
         if names:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(KafkaError):
                 await admin.delete_topics(names)
+        for group, _ in await admin.list_consumer_groups():
+            if group.startswith(prefix):
+                with contextlib.suppress(KafkaError, OSError):
+                    coordinator = await admin.find_coordinator(group)
+                    await admin._send_request_to_node(coordinator, DeleteGroupsRequest([group]))
         return names
 
     return await _with_admin(settings.kafka_bootstrap_servers, use)
+
+
+async def wait_group_stable(bootstrap: str, group: str, *, within: float) -> None:
+    """Wait until ``group`` has members and a settled assignment (the worker has joined)."""
+
+    async def use(admin: AIOKafkaAdminClient) -> None:
+        async def stable() -> bool:
+            described = await admin.describe_consumer_groups([group])
+            groups = described[0].groups if described else []
+            return bool(groups) and groups[0][2] == "Stable" and bool(groups[0][5])
+
+        await wait_until(stable, within=within, what=f"group {group} to be stable", every=0.2)
+
+    await _with_admin(bootstrap, use)
 
 
 async def read_topic(
@@ -494,7 +517,7 @@ async def read_topic(
     topic: str,
     *,
     until: Mapping[TopicPartition, int] | None = None,
-    timeout: float = 60.0,
+    within: float = 60.0,
 ) -> list[Any]:
     """Every record of ``topic`` from the beginning up to its end offsets (as of now, or
     ``until``), as aiokafka ``ConsumerRecord``s in partition order."""
@@ -513,11 +536,11 @@ async def read_topic(
         consumer.assign(wanted)
         await consumer.seek_to_beginning(*wanted)
         records: list[Any] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         remaining = set(wanted)
         while remaining:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} took over {timeout:.0f}s")
+                raise TimeoutError(f"reading {topic} took over {within:.0f}s")
             batches = await consumer.getmany(timeout_ms=200, max_records=50_000)
             for tp, batch in batches.items():
                 records.extend(r for r in batch if r.offset < ends[tp])

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import sys
 import time
@@ -154,7 +155,7 @@ async def run_size(
     per_message: int,
     *,
     baseline_rounds: int,
-    timeout: float,
+    within: float,
     profile_dir: Path | None,
     keep: bool,
 ) -> dict[str, Any]:
@@ -199,12 +200,12 @@ async def run_size(
             worker = start_worker(settings, work_dir)
             profile = profile_dir / f"worker-{per_message}-per-message.raw" if profile_dir else None
             try:
-                with Profiler(worker.pid, profile) if profile else _null():
+                with Profiler(worker.pid, profile) if profile else contextlib.nullcontext():
                     done_at = await wait_group_done(
                         bootstrap,
                         worker_group(settings),
                         [events_topic, contributions],
-                        timeout=timeout,
+                        within=within,
                         alive=lambda: worker.running,
                     )
             except (TimeoutError, RuntimeError) as exc:
@@ -240,14 +241,6 @@ async def run_size(
     finally:
         if not keep:
             await delete_prefix_topics(settings)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def in_process_ceiling(
@@ -312,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                     messages,
                     size,
                     baseline_rounds=args.baseline_rounds,
-                    timeout=args.timeout,
+                    within=args.timeout,
                     profile_dir=args.profile,
                     keep=args.keep,
                 )

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from capmon.settings import REPO_ROOT, Settings, get_settings
@@ -75,10 +76,49 @@ def _issue_token(role: str) -> str:
     return done.stdout.strip().splitlines()[0]
 
 
+def _simulator_args(args: argparse.Namespace) -> list[str]:
+    """The past few hours at high speed (history for the sparklines), then real time.
+
+    Event time never runs ahead of the wall clock: the pipeline rejects future events and
+    judges staleness by the clock, so an always-accelerated demo would look stale or be
+    refused. Catching up quickly gives history; real time keeps every value current.
+    """
+    history_s = int(args.history_hours * 3600)
+    start = datetime.now(UTC) - timedelta(seconds=history_s)
+    incident_after_s = history_s + int(args.incident_minutes * 60)
+    return [
+        "simulate",
+        "--scenario",
+        args.scenario,
+        "--speed",
+        str(args.speed),
+        "--seed",
+        str(args.seed),
+        "--start",
+        start.isoformat(timespec="seconds"),
+        "--incident-after",
+        f"{incident_after_s}s",
+        "--silent-after",
+        f"{incident_after_s}s",
+    ]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="capmon demo", description=__doc__)
     parser.add_argument("--scenario", default="major-incident")
-    parser.add_argument("--speed", type=float, default=60.0, help="simulated x real time")
+    parser.add_argument("--speed", type=float, default=720.0, help="x real time while catching up")
+    parser.add_argument(
+        "--history-hours",
+        type=float,
+        default=6.0,
+        help="simulate this much of the past first (at --speed), then run in real time",
+    )
+    parser.add_argument(
+        "--incident-minutes",
+        type=float,
+        default=3.0,
+        help="major-incident: minutes after catching up with the clock",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--exit-after", type=float, default=0.0, help="stop by itself after N seconds (0 = never)"
@@ -122,15 +162,7 @@ def main(argv: list[str]) -> int:
                 "simulator",
                 _spawn(
                     "simulator",
-                    [
-                        "simulate",
-                        "--scenario",
-                        args.scenario,
-                        "--speed",
-                        str(args.speed),
-                        "--seed",
-                        str(args.seed),
-                    ],
+                    _simulator_args(args),
                     log_dir,
                 ),
             )

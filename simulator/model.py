@@ -749,7 +749,13 @@ class Simulation:
         rng = self.rng
         w = patient.ward
         target: WardSim | None = None
-        if w.care_type is CareType.INTENSIVE_CARE and rng.random() < profiles.ICU_STEP_DOWN_SHARE:
+        # An outlying patient is never handed over: one responsible_ward_id cannot say
+        # both "leaves as outlying" and "arrives as the new ward's own" (payloads.transfer).
+        if (
+            w.care_type is CareType.INTENSIVE_CARE
+            and not patient.outlying
+            and rng.random() < profiles.ICU_STEP_DOWN_SHARE
+        ):
             if patient.motivated and patient.home.care_type is CareType.SOMATIC_ACUTE:
                 target = patient.home
             else:
@@ -834,6 +840,7 @@ class Simulation:
 
     def _hand_over(self, ts: int, patient: Patient, to: WardSim) -> None:
         """A transfer that hands responsibility to the new ward (step-down, other specialty)."""
+        assert not patient.outlying
         self._transfer(ts, patient, to, None)
         patient.home = to
         patient.motivated = False

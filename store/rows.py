@@ -9,112 +9,122 @@ while copying. A message that does not have the expected shape raises ``Malforme
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
-WARD_STATE_COLUMNS = (
-    "ward_id",
-    "as_of",
-    "version",
-    "hospital_id",
-    "region_code",
-    "care_type",
-    "specialty",
-    "last_reported_at",
-    "expected_interval_s",
-    "stale",
-    "available_beds",
-    "occupied",
-    "free_beds",
-    "overcrowded",
-    "outlying_hosted",
-    "placed_elsewhere",
-    "pending_admissions",
-    "expected_discharges_24h",
-    "physical_beds",
-    "surge_beds_24h",
-    "surge_beds_72h",
-    "occupancy",
-    "free_after_pending",
-    "overcrowded_per_100",
-    "outlying_per_100",
-    "patient_seconds_1h",
-    "bed_seconds_1h",
-    "patient_seconds_24h",
-    "bed_seconds_24h",
-    "patient_seconds_7d",
-    "bed_seconds_7d",
-    "target",
-    "pressure_level",
-    "late_events",
+WARD_STATE_SPEC: tuple[tuple[str, str], ...] = (
+    ("ward_id", "text"),
+    ("as_of", "timestamptz"),
+    ("version", "int8"),
+    ("hospital_id", "text"),
+    ("region_code", "text"),
+    ("care_type", "text"),
+    ("specialty", "text"),
+    ("last_reported_at", "timestamptz"),
+    ("expected_interval_s", "int4"),
+    ("stale", "bool"),
+    ("available_beds", "int4"),
+    ("occupied", "int4"),
+    ("free_beds", "int4"),
+    ("overcrowded", "int4"),
+    ("outlying_hosted", "int4"),
+    ("placed_elsewhere", "int4"),
+    ("pending_admissions", "int4"),
+    ("expected_discharges_24h", "int4"),
+    ("physical_beds", "int4"),
+    ("surge_beds_24h", "int4"),
+    ("surge_beds_72h", "int4"),
+    ("occupancy", "float8"),
+    ("free_after_pending", "int4"),
+    ("overcrowded_per_100", "float8"),
+    ("outlying_per_100", "float8"),
+    ("patient_seconds_1h", "float8"),
+    ("bed_seconds_1h", "float8"),
+    ("patient_seconds_24h", "float8"),
+    ("bed_seconds_24h", "float8"),
+    ("patient_seconds_7d", "float8"),
+    ("bed_seconds_7d", "float8"),
+    ("target", "float8"),
+    ("pressure_level", "int2"),
+    ("late_events", "int4"),
 )
+WARD_STATE_COLUMNS = tuple(name for name, _ in WARD_STATE_SPEC)
+WARD_STATE_TYPES = tuple(pg_type for _, pg_type in WARD_STATE_SPEC)
 
-ROLLUP_COLUMNS = (
-    "scope_id",
-    "care_type",
-    "as_of",
-    "version",
-    "oldest_as_of",
-    "ward_count",
-    "wards_reporting",
-    "reporting_coverage",
-    "available_beds",
-    "occupied",
-    "free_beds",
-    "overcrowded",
-    "outlying_hosted",
-    "placed_elsewhere",
-    "pending_admissions",
-    "expected_discharges_24h",
-    "physical_beds",
-    "surge_beds_24h",
-    "surge_beds_72h",
-    "occupancy",
-    "free_after_pending",
-    "overcrowded_per_100",
-    "outlying_per_100",
-    "patient_seconds_1h",
-    "bed_seconds_1h",
-    "patient_seconds_24h",
-    "bed_seconds_24h",
-    "patient_seconds_7d",
-    "bed_seconds_7d",
-    "target",
-    "pressure_level",
-    "declared_preparedness",
+ROLLUP_SPEC: tuple[tuple[str, str], ...] = (
+    ("scope_id", "text"),
+    ("care_type", "text"),
+    ("as_of", "timestamptz"),
+    ("version", "int8"),
+    ("oldest_as_of", "timestamptz"),
+    ("ward_count", "int4"),
+    ("wards_reporting", "int4"),
+    ("reporting_coverage", "float8"),
+    ("available_beds", "int4"),
+    ("occupied", "int4"),
+    ("free_beds", "int4"),
+    ("overcrowded", "int4"),
+    ("outlying_hosted", "int4"),
+    ("placed_elsewhere", "int4"),
+    ("pending_admissions", "int4"),
+    ("expected_discharges_24h", "int4"),
+    ("physical_beds", "int4"),
+    ("surge_beds_24h", "int4"),
+    ("surge_beds_72h", "int4"),
+    ("occupancy", "float8"),
+    ("free_after_pending", "int4"),
+    ("overcrowded_per_100", "float8"),
+    ("outlying_per_100", "float8"),
+    ("patient_seconds_1h", "float8"),
+    ("bed_seconds_1h", "float8"),
+    ("patient_seconds_24h", "float8"),
+    ("bed_seconds_24h", "float8"),
+    ("patient_seconds_7d", "float8"),
+    ("bed_seconds_7d", "float8"),
+    ("target", "float8"),
+    ("pressure_level", "int2"),
+    ("declared_preparedness", "text"),
 )
+ROLLUP_COLUMNS = tuple(name for name, _ in ROLLUP_SPEC)
+ROLLUP_TYPES = tuple(pg_type for _, pg_type in ROLLUP_SPEC)
 
-ALERT_COLUMNS = (
-    "alert_id",
-    "sequence",
-    "state",
-    "rule",
-    "scope_id",
-    "care_type",
-    "region_code",
-    "level",
-    "previous_level",
-    "value",
-    "threshold",
-    "occurred_at",
-    "raised_at",
-    "message",
-    "acknowledged_by",
+ALERT_SPEC: tuple[tuple[str, str], ...] = (
+    ("alert_id", "uuid"),
+    ("sequence", "int4"),
+    ("state", "text"),
+    ("rule", "text"),
+    ("scope_id", "text"),
+    ("care_type", "text"),
+    ("region_code", "text"),
+    ("level", "int2"),
+    ("previous_level", "int2"),
+    ("value", "float8"),
+    ("threshold", "float8"),
+    ("occurred_at", "timestamptz"),
+    ("raised_at", "timestamptz"),
+    ("message", "text"),
+    ("acknowledged_by", "text"),
 )
+ALERT_COLUMNS = tuple(name for name, _ in ALERT_SPEC)
+ALERT_TYPES = tuple(pg_type for _, pg_type in ALERT_SPEC)
 
-INVALID_COLUMNS = (
-    "received_at",
-    "kafka_partition",
-    "kafka_offset",
-    "reason",
-    "detail",
-    "event_id",
-    "ward_id",
-    "source",
-    "origin",
-    "raw",
+INVALID_SPEC: tuple[tuple[str, str], ...] = (
+    ("received_at", "timestamptz"),
+    ("kafka_partition", "int4"),
+    ("kafka_offset", "int8"),
+    ("reason", "text"),
+    ("detail", "text"),
+    ("event_id", "text"),
+    ("ward_id", "text"),
+    ("source", "text"),
+    ("origin", "text"),
+    ("raw", "text"),
 )
+INVALID_COLUMNS = tuple(name for name, _ in INVALID_SPEC)
+INVALID_TYPES = tuple(pg_type for _, pg_type in INVALID_SPEC)
 
 PERSONAL_DATA = "personal_data"
 
@@ -142,6 +152,13 @@ class RowBatch:
         self.rollups += other.rollups
         self.alerts += other.alerts
         self.invalid += other.invalid
+
+
+_timestamp = datetime.fromisoformat  # RFC 3339 with "Z" or an offset: aware
+
+
+def _timestamp_or_none(value: str | None) -> datetime | None:
+    return None if value is None else _timestamp(value)
 
 
 def _measured(counts: dict[str, Any], measures: dict[str, Any]) -> Row:
@@ -175,13 +192,13 @@ def _measured(counts: dict[str, Any], measures: dict[str, Any]) -> Row:
 def ward_state_row(m: dict[str, Any]) -> Row:
     return (
         m["ward_id"],
-        m["as_of"],
+        _timestamp(m["as_of"]),
         m["version"],
         m["hospital_id"],
         m["region_code"],
         m["care_type"],
         m["specialty"],
-        m.get("last_reported_at"),
+        _timestamp_or_none(m.get("last_reported_at")),
         m["expected_interval_s"],
         m["stale"],
         *_measured(m["counts"], m["measures"]),
@@ -195,9 +212,9 @@ def rollup_row(m: dict[str, Any]) -> Row:
     return (
         m["scope_id"],
         m["care_type"],
-        m["as_of"],
+        _timestamp(m["as_of"]),
         m["version"],
-        m.get("oldest_as_of"),
+        _timestamp_or_none(m.get("oldest_as_of")),
         m["ward_count"],
         m["wards_reporting"],
         m.get("reporting_coverage"),
@@ -210,7 +227,7 @@ def rollup_row(m: dict[str, Any]) -> Row:
 
 def alert_row(m: dict[str, Any]) -> Row:
     return (
-        m["alert_id"],
+        UUID(m["alert_id"]),
         m["sequence"],
         m["state"],
         m["rule"],
@@ -221,8 +238,8 @@ def alert_row(m: dict[str, Any]) -> Row:
         m.get("previous_level"),
         m.get("value"),
         m.get("threshold"),
-        m["occurred_at"],
-        m["raised_at"],
+        _timestamp(m["occurred_at"]),
+        _timestamp(m["raised_at"]),
         m["message"],
         m.get("acknowledged_by"),
     )
@@ -234,7 +251,7 @@ def invalid_row(m: dict[str, Any], *, partition: int, offset: int) -> Row:
     # table refuses it); a misbehaving producer must not get it stored either.
     raw = None if reason == PERSONAL_DATA else m.get("raw")
     return (
-        m["received_at"],
+        _timestamp(m["received_at"]),
         partition,
         offset,
         reason,
@@ -264,5 +281,5 @@ def add_message(batch: RowBatch, value: bytes, *, partition: int, offset: int) -
             raise MalformedMessageError(f"unknown message kind {kind!r}")
     except MalformedMessageError:
         raise
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise MalformedMessageError(f"{type(exc).__name__}: {exc}") from exc

@@ -19,6 +19,7 @@ import schemathesis
 import schemathesis.checks
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from psycopg import sql
 from pydantic import SecretStr
 from schemathesis import GenerationMode
@@ -149,6 +150,8 @@ def test_no_server_errors(fuzz_target: FuzzTarget, mode: GenerationMode) -> None
 
         try:
             exercise()
-        except Exception as exc:
+        except Unsatisfiable:
+            continue  # nothing to make invalid (an operation without parameters)
+        except (Exception, BaseExceptionGroup) as exc:
             failures.append(f"{operation.label}: {_describe(exc)}"[:4000])
     assert not failures, "\n\n".join(failures)

@@ -67,12 +67,20 @@ def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
     """open_page(url, token=True, viewport=...) -> a Playwright page; console errors are kept."""
     contexts: list[Any] = []
 
-    def _open(url: str, *, token: bool = True, viewport: dict[str, int] | None = None, locale: str = "sv-SE") -> Any:
+    def _open(
+        url: str,
+        *,
+        token: bool = True,
+        viewport: dict[str, int] | None = None,
+        locale: str = "sv-SE",
+    ) -> Any:
         # The screen's own time zone is UTC on purpose: the pages must show Stockholm time anyway.
-        ctx = browser.new_context(viewport=viewport or WALL_VIEWPORT, timezone_id="UTC", locale=locale)
+        ctx = browser.new_context(
+            viewport=viewport or WALL_VIEWPORT, timezone_id="UTC", locale=locale
+        )
         contexts.append(ctx)
         page = ctx.new_page()
-        page.console_errors = []  # type: ignore[attr-defined]
+        page.console_errors = []
         page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
         page.on("pageerror", lambda e: page.console_errors.append(str(e)))
         sep = "&" if "?" in url else "?"

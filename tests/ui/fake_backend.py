@@ -131,20 +131,22 @@ class FakeBackend:
                     await c.ws.send_text(text)
 
     def _matches(self, scope: str, msg: Message) -> bool:
-        kind = msg["kind"]
+        kind = str(msg["kind"])
+        scope_id = str(msg.get("scope_id", ""))
         if scope == "alerts":
             return bool(kind == "alert")
         if kind == "alert":
             return False
         if scope == "nation":
-            return kind == "rollup" and (msg["scope_id"] == "nation" or msg["scope_id"].startswith("region:"))
+            return kind == "rollup" and (scope_id == "nation" or scope_id.startswith("region:"))
         if scope.startswith("region:"):
             code = scope[7:]
             if kind == "ward_state":
                 return bool(msg["region_code"] == code)
-            return msg["scope_id"] == scope or self.world.region_of_scope(msg["scope_id"]) == code and msg[
-                "scope_id"
-            ].startswith("hospital:")
+            return msg["scope_id"] == scope or (
+                self.world.region_of_scope(msg["scope_id"]) == code
+                and msg["scope_id"].startswith("hospital:")
+            )
         if scope.startswith("hospital:"):
             hid = scope[9:]
             return msg.get("hospital_id") == hid or msg.get("scope_id") == scope
@@ -153,7 +155,11 @@ class FakeBackend:
         return False
 
     def snapshot(self, scope: str) -> list[Message]:
-        everything = [*self.world.rollups.values(), *self.world.ward_states.values(), *self.world.alerts.values()]
+        everything = [
+            *self.world.rollups.values(),
+            *self.world.ward_states.values(),
+            *self.world.alerts.values(),
+        ]
         return [m for m in everything if self._matches(scope, m)]
 
     # ------------------------------------------------------------------ the app
@@ -178,16 +184,23 @@ class FakeBackend:
             rollups = [m for m in self.world.rollups.values() if m["scope_id"] == scope]
             if scope == "nation":
                 children = [
-                    m for m in self.world.rollups.values()
+                    m
+                    for m in self.world.rollups.values()
                     if m["scope_id"].startswith("region:") and m["care_type"] == "all"
                 ]
             elif scope.startswith("region:"):
                 children = [
-                    m for m in self.world.rollups.values()
-                    if m["scope_id"].startswith("hospital:") and self.world.region_of_scope(m["scope_id"]) == scope[7:]
+                    m
+                    for m in self.world.rollups.values()
+                    if m["scope_id"].startswith("hospital:")
+                    and self.world.region_of_scope(m["scope_id"]) == scope[7:]
                 ]
             else:
-                children = [m for m in self.world.ward_states.values() if f"hospital:{m['hospital_id']}" == scope]
+                children = [
+                    m
+                    for m in self.world.ward_states.values()
+                    if f"hospital:{m['hospital_id']}" == scope
+                ]
             return JSONResponse({"scope_id": scope, "rollups": rollups, "children": children})
 
         async def history(request: Request) -> Response:
@@ -238,16 +251,28 @@ class FakeBackend:
             kind = request.path_params["kind"]
             if kind == "hospitals":
                 return JSONResponse(
-                    [{"hospital_id": h.hospital_id, "name": h.name, "region_code": h.region_code, "emergency": True}
-                     for h in self.world.hospitals]
+                    [
+                        {
+                            "hospital_id": h.hospital_id,
+                            "name": h.name,
+                            "region_code": h.region_code,
+                            "emergency": True,
+                        }
+                        for h in self.world.hospitals
+                    ]
                 )
             if kind == "wards":
                 return JSONResponse(
                     [
                         {
-                            "ward_id": w.ward_id, "hospital_id": w.hospital_id, "name": w.name,
-                            "care_type": w.care_type, "specialty": w.specialty, "physical_beds": w.beds,
-                            "typical_available_beds": w.beds, "reporting_interval_s": 300,
+                            "ward_id": w.ward_id,
+                            "hospital_id": w.hospital_id,
+                            "name": w.name,
+                            "care_type": w.care_type,
+                            "specialty": w.specialty,
+                            "physical_beds": w.beds,
+                            "typical_available_beds": w.beds,
+                            "reporting_interval_s": 300,
                         }
                         for w in self.world.wards
                     ]
@@ -282,12 +307,20 @@ class FakeBackend:
                     continue
                 rows.append(
                     {
-                        "ward_id": s["ward_id"], "ward_name": names.get(s["ward_id"], s["ward_id"]),
-                        "hospital_id": s["hospital_id"], "hospital_name": hospitals.get(s["hospital_id"], ""),
-                        "region_code": s["region_code"], "care_type": s["care_type"], "specialty": s["specialty"],
-                        "available_beds": s["counts"]["available_beds"], "occupied": s["counts"]["occupied"],
-                        "free_beds": free, "free_after_pending": s["measures"]["free_after_pending"],
-                        "as_of": s["as_of"], "age_s": round(age, 1), "stale": s["stale"] or age > 330,
+                        "ward_id": s["ward_id"],
+                        "ward_name": names.get(s["ward_id"], s["ward_id"]),
+                        "hospital_id": s["hospital_id"],
+                        "hospital_name": hospitals.get(s["hospital_id"], ""),
+                        "region_code": s["region_code"],
+                        "care_type": s["care_type"],
+                        "specialty": s["specialty"],
+                        "available_beds": s["counts"]["available_beds"],
+                        "occupied": s["counts"]["occupied"],
+                        "free_beds": free,
+                        "free_after_pending": s["measures"]["free_after_pending"],
+                        "as_of": s["as_of"],
+                        "age_s": round(age, 1),
+                        "stale": s["stale"] or age > 330,
                     }
                 )
             rows.sort(key=lambda r: -r["free_beds"])
@@ -311,7 +344,14 @@ class FakeBackend:
                         client.scopes.update(scopes)
                         for scope in scopes:
                             await websocket.send_text(
-                                json.dumps({"v": 1, "type": "snapshot", "scope": scope, "items": self.snapshot(scope)})
+                                json.dumps(
+                                    {
+                                        "v": 1,
+                                        "type": "snapshot",
+                                        "scope": scope,
+                                        "items": self.snapshot(scope),
+                                    }
+                                )
                             )
                     elif msg.get("op") == "unsubscribe":
                         client.scopes.difference_update(scopes)

@@ -35,7 +35,12 @@ CARE_SHARE = {
 
 # code, beds 2015, occupancy of the canned morning, hospitals
 REGIONS: tuple[tuple[str, int, float, tuple[str, ...]], ...] = (
-    ("01", 5163, 0.93, ("Karolinska universitetssjukhuset Solna", "Södersjukhuset", "Danderyds sjukhus")),
+    (
+        "01",
+        5163,
+        0.93,
+        ("Karolinska universitetssjukhuset Solna", "Södersjukhuset", "Danderyds sjukhus"),
+    ),
     ("03", 923, 0.88, ("Akademiska sjukhuset", "Lasarettet i Enköping")),
     ("04", 685, 0.84, ("Mälarsjukhuset Eskilstuna", "Nyköpings lasarett")),
     ("05", 998, 0.82, ("Universitetssjukhuset i Linköping", "Vrinnevisjukhuset")),
@@ -44,9 +49,27 @@ REGIONS: tuple[tuple[str, int, float, tuple[str, ...]], ...] = (
     ("08", 650, 0.78, ("Länssjukhuset i Kalmar", "Västerviks sjukhus")),
     ("09", 147, 0.83, ("Visby lasarett",)),
     ("10", 415, 0.86, ("Blekingesjukhuset Karlskrona",)),
-    ("12", 2974, 1.02, ("Skånes universitetssjukhus Lund", "Skånes universitetssjukhus Malmö", "Helsingborgs lasarett")),
+    (
+        "12",
+        2974,
+        1.02,
+        (
+            "Skånes universitetssjukhus Lund",
+            "Skånes universitetssjukhus Malmö",
+            "Helsingborgs lasarett",
+        ),
+    ),
     ("13", 672, 0.87, ("Hallands sjukhus Halmstad", "Hallands sjukhus Varberg")),
-    ("14", 4032, 0.91, ("Sahlgrenska universitetssjukhuset", "NU-sjukvården Trollhättan", "Skaraborgs sjukhus Skövde")),
+    (
+        "14",
+        4032,
+        0.91,
+        (
+            "Sahlgrenska universitetssjukhuset",
+            "NU-sjukvården Trollhättan",
+            "Skaraborgs sjukhus Skövde",
+        ),
+    ),
     ("17", 654, 0.83, ("Centralsjukhuset Karlstad", "Arvika sjukhus")),
     ("18", 729, 0.85, ("Universitetssjukhuset Örebro", "Karlskoga lasarett")),
     ("19", 638, 0.89, ("Västmanlands sjukhus Västerås",)),
@@ -67,7 +90,9 @@ WARD_NAMES = {
 }
 
 
-def pressure_level(occupancy: float | None, target: float, overcrowded_per_100: float | None) -> int:
+def pressure_level(
+    occupancy: float | None, target: float, overcrowded_per_100: float | None
+) -> int:
     """DOMAIN.md's default triggers (without the region-wide 'no free bed' rule)."""
     if occupancy is None:
         return 1
@@ -122,7 +147,9 @@ class CountsIn:
         return {
             "occupancy": occ,
             "free_after_pending": self.available - self.occupied - self.pending + self.discharges,
-            "overcrowded_per_100": self.overcrowded / self.available * 100 if self.available else None,
+            "overcrowded_per_100": self.overcrowded / self.available * 100
+            if self.available
+            else None,
             "outlying_per_100": self.outlying / self.available * 100 if self.available else None,
             "occupancy_1h": _window(3600, occ or 0, self.available),
             "occupancy_24h": _window(86400, occ or 0, self.available),
@@ -233,7 +260,13 @@ class FakeWorld:
         return rollup(
             f"region:{code}",
             "all",
-            CountsIn(beds, occ, overcrowded=over, outlying=round(beds * 0.012), pending=round(beds * 0.02)),
+            CountsIn(
+                beds,
+                occ,
+                overcrowded=over,
+                outlying=round(beds * 0.012),
+                pending=round(beds * 0.02),
+            ),
             as_of=as_of or self.now - timedelta(seconds=40),
             version=version,
             target=0.87,
@@ -268,8 +301,20 @@ def build_world(now: datetime) -> FakeWorld:
                     pending=(j * 2 + int(code)) % 4,
                     discharges=(j + 1) % 3,
                 )
-                world.wards.append(Ward(wid, hid, code, f"{ward_name} {j + 1}{i + 1}", ct, specialty, wbeds))
-                world.put(ward_state(wid, hid, code, ct, specialty, wc, as_of=now - timedelta(seconds=30 + j * 20)))
+                world.wards.append(
+                    Ward(wid, hid, code, f"{ward_name} {j + 1}{i + 1}", ct, specialty, wbeds)
+                )
+                world.put(
+                    ward_state(
+                        wid,
+                        hid,
+                        code,
+                        ct,
+                        specialty,
+                        wc,
+                        as_of=now - timedelta(seconds=30 + j * 20),
+                    )
+                )
                 for agg in (h_counts, total, per_ct[ct]):
                     agg.available += wc.available
                     agg.occupied += wc.occupied
@@ -279,7 +324,11 @@ def build_world(now: datetime) -> FakeWorld:
                     agg.discharges += wc.discharges
             world.put(
                 rollup(
-                    f"hospital:{hid}", "all", h_counts, as_of=now - timedelta(seconds=30), target=0.87,
+                    f"hospital:{hid}",
+                    "all",
+                    h_counts,
+                    as_of=now - timedelta(seconds=30),
+                    target=0.87,
                     ward_count=len(CARE_TYPES),
                 )
             )
@@ -296,13 +345,22 @@ def build_world(now: datetime) -> FakeWorld:
                     c.outlying += s["counts"]["outlying_hosted"]
                     c.pending += s["counts"]["pending_admissions"]
             n = len([w for w in world.wards if w.region_code == code and w.care_type == ct])
-            world.put(rollup(f"region:{code}", ct, c, as_of=now - timedelta(seconds=40), ward_count=n))
+            world.put(
+                rollup(f"region:{code}", ct, c, as_of=now - timedelta(seconds=40), ward_count=n)
+            )
     wards = len(world.wards)
     total.overcrowded = round(total.available * 0.049)
     total.outlying = round(total.available * 0.014)
     world.put(
-        rollup("nation", "all", total, as_of=now - timedelta(seconds=20), target=0.87, ward_count=wards,
-               wards_reporting=wards - 3)
+        rollup(
+            "nation",
+            "all",
+            total,
+            as_of=now - timedelta(seconds=20),
+            target=0.87,
+            ward_count=wards,
+            wards_reporting=wards - 3,
+        )
     )
     for ct, c in per_ct.items():
         if ct == "intensive_care":
@@ -312,23 +370,43 @@ def build_world(now: datetime) -> FakeWorld:
         (
             ("region:12", "all", 3, 6, "Beläggning 102 % i Region Skåne (mål 87 %)"),
             ("region:01", "somatic_acute", 2, 18, "Beläggning 93 % mot mål 85 %"),
-            (f"hospital:{world.hospitals[0].hospital_id}", "intensive_care", 3, 34, "IVA: inga lediga platser"),
+            (
+                f"hospital:{world.hospitals[0].hospital_id}",
+                "intensive_care",
+                3,
+                34,
+                "IVA: inga lediga platser",
+            ),
             ("region:14", "all", 2, 52, "Beläggning 91 % mot mål 87 %"),
             ("region:21", "psychiatry", 2, 75, "Beläggning 90 % mot mål 85 %"),
         )
     ):
         world.put(
             alert(
-                scope, ct, level, occurred_at=now - timedelta(minutes=minutes), message=text,
-                region_code=world.region_of_scope(scope), seed=i,
+                scope,
+                ct,
+                level,
+                occurred_at=now - timedelta(minutes=minutes),
+                message=text,
+                region_code=world.region_of_scope(scope),
+                seed=i,
             )
         )
     return world
 
 
 def ward_state(
-    ward_id: str, hospital_id: str, region_code: str, care_type: str, specialty: str, c: CountsIn, *,
-    as_of: datetime, version: int = 1, stale: bool = False, interval_s: int = 300,
+    ward_id: str,
+    hospital_id: str,
+    region_code: str,
+    care_type: str,
+    specialty: str,
+    c: CountsIn,
+    *,
+    as_of: datetime,
+    version: int = 1,
+    stale: bool = False,
+    interval_s: int = 300,
 ) -> Message:
     target = TARGETS[care_type]
     measures = c.as_measures()
@@ -348,14 +426,24 @@ def ward_state(
         "counts": c.as_counts(),
         "measures": measures,
         "target": target,
-        "pressure_level": pressure_level(measures["occupancy"], target, measures["overcrowded_per_100"]),
+        "pressure_level": pressure_level(
+            measures["occupancy"], target, measures["overcrowded_per_100"]
+        ),
         "late_events": 0,
     }
 
 
 def alert(
-    scope_id: str, care_type: str, level: int, *, occurred_at: datetime, message: str,
-    region_code: str | None, seed: int, state: str = "raised", sequence: int = 1,
+    scope_id: str,
+    care_type: str,
+    level: int,
+    *,
+    occurred_at: datetime,
+    message: str,
+    region_code: str | None,
+    seed: int,
+    state: str = "raised",
+    sequence: int = 1,
 ) -> Message:
     return {
         "message_version": 1,

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.browser
 
 PAGES = {
     "wall": ("/", "document.querySelectorAll('.tile[data-level=\"\"]').length === 0"),
-    "wall-kiosk": ("/?kiosk=30", "document.querySelector('#kiosk-focus .focus-hospitals li') !== null"),
+    "wall-kiosk": (
+        "/?kiosk=30",
+        "document.querySelector('#kiosk-focus .focus-hospitals li') !== null",
+    ),
     "region": ("/region/12", "document.querySelectorAll('#wards-table tbody tr').length > 0"),
     "search": ("/search", "document.querySelectorAll('#results-table tbody tr').length > 0"),
 }

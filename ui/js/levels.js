@@ -52,6 +52,10 @@ export function levelIcon(level) {
 export function levelBadge(el, level, tr, { withName = false, stale = false } = {}) {
   const badge = el ?? h("span", { class: "badge" });
   const lv = level >= 1 && level <= 4 ? level : null;
+  // Pages re-render every second for freshness: leave an unchanged badge alone.
+  const key = `${lv}|${stale}|${withName}|${tr.lang}`;
+  if (badge.dataset.key === key) return badge;
+  badge.dataset.key = key;
   badge.className = `badge ${lv ? `lvl-${lv}` : "lvl-none"}${stale ? " is-stale" : ""}`;
   badge.dataset.level = lv ? String(lv) : "";
   const label = lv ? `${tr.t("level.label")} ${lv} ${tr.levelName(lv)}` : tr.t("level.unknown");

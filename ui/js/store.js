@@ -35,6 +35,12 @@ export class LiveStore extends EventTarget {
       if (changed) this._emit();
       return changed;
     }
+    if (msg.type === "remove" && typeof msg.key === "string") {
+      // A tombstone upstream (e.g. a ward removed from the reference data): forget the key.
+      const changed = this.rollups.delete(msg.key) || this.wards.delete(msg.key) || this.alerts.delete(msg.key);
+      if (changed) this._emit();
+      return changed;
+    }
     return false;
   }
 

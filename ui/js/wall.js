@@ -189,7 +189,7 @@ class WallPage {
     this.focusPanel = h("section", { class: "panel focus", id: "kiosk-focus", hidden: this.kioskS == null });
 
     const main = h("main", { class: "wall-main" },
-      h("section", { class: "map", "aria-label": "Sverige" }, map),
+      h("section", { class: "map", "data-i18n": "map.label", "data-i18n-attr": "aria-label" }, map),
       h("div", { class: "side" }, national, care, alerts, this.focusPanel));
     document.body.append(main);
   }

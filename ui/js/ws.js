@@ -14,9 +14,9 @@ export const ConnState = Object.freeze({
 
 export const DEFAULT_BACKOFF = Object.freeze({ initialMs: 1000, maxMs: 30000, factor: 2, jitter: 0.2 });
 
-// Close codes by which the server says the token is not good enough (RFC 6455 policy
-// violation, and the 4000-range mirrors of HTTP 401/403).
-const AUTH_CLOSE_CODES = new Set([1008, 4401, 4403]);
+// Close codes by which the server says the token is not accepted (the API uses 4401, the
+// 4000-range mirror of HTTP 401; 1008 is RFC 6455's generic policy violation).
+const AUTH_CLOSE_CODES = new Set([1008, 4401]);
 
 /** Delay before reconnect attempt number `attempt` (0-based), with +-jitter. */
 export function backoffDelay(attempt, policy = DEFAULT_BACKOFF, random = Math.random) {
@@ -123,7 +123,8 @@ export class LiveConnection extends EventTarget {
       } catch {
         return;
       }
-      if (msg?.type === "error" && (msg.code === "unauthorized" || msg.code === "forbidden")) {
+      // "forbidden" only refuses one scope to this role; the token itself is fine.
+      if (msg?.type === "error" && msg.code === "unauthorized") {
         this.dispatchEvent(new CustomEvent("unauthorized", { detail: msg }));
       }
       this.dispatchEvent(new CustomEvent("message", { detail: msg }));

@@ -541,3 +541,9 @@ def test_many_events_in_one_second_keep_their_order_rules() -> None:
 def test_watermark_is_whole_seconds() -> None:
     state, _ = run([census(0.9, 10, 20), heartbeat(1.2)])
     assert state.wm == int((T0 + timedelta(seconds=1)).timestamp())
+
+
+def test_vector_of_a_ward_without_events_is_its_reference() -> None:
+    vec = WardStateValue.new(make_ward(), CoreConfig()).vector(0.85)
+    assert vec[:6] == (1, 1, 20, 0, 20, 0)
+    assert sum(vec[16:22]) == 0

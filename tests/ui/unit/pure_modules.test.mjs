@@ -123,3 +123,11 @@ test("reference lists and acknowledgement roles", () => {
   assert.equal(canAcknowledge("referral", "01"), false);
   assert.equal(canAcknowledge(null, "01"), false);
 });
+
+test("a remove message forgets the key", () => {
+  const store = new LiveStore();
+  store.putAll([{ kind: "rollup", scope_id: "region:01", care_type: "all", version: 1, as_of: ago(1) }]);
+  assert.ok(store.rollup("region:01"));
+  assert.equal(store.applyServerMessage({ v: 1, type: "remove", key: "region:01:all" }), true);
+  assert.equal(store.rollup("region:01"), undefined);
+});
