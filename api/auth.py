@@ -141,11 +141,6 @@ class StaticTokens:
 _bearer = HTTPBearer(auto_error=False, description="A capmon API token (`capmon token create`).")
 
 
-def _token_lookup(request: Request) -> TokenLookup:
-    lookup: TokenLookup = request.app.state.services.tokens
-    return lookup
-
-
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -157,7 +152,8 @@ async def current_principal(
     if not token:
         raise ApiError.unauthorized("missing bearer token (Authorization: Bearer <token>)")
     try:
-        principal = await _token_lookup(request).lookup(token)
+        lookup: TokenLookup = request.app.state.services.tokens
+        principal = await lookup.lookup(token)
     except Exception as exc:
         raise ApiError.unavailable("token store unreachable") from exc
     if principal is None:

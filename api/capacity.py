@@ -9,14 +9,13 @@ expected reporting interval, whether or not the stream has flagged it yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.live_state import LiveState
-from schemas.messages import WardState
+from api.live_state import LiveState, WardRecord
 from schemas.reference import ReferenceData
 
 
@@ -55,47 +54,41 @@ class CapacityQuery:
     limit: int = 100
 
 
-def _candidates(live: LiveState, query: CapacityQuery) -> Iterable[WardState]:
-    if query.hospital is not None:
-        wards = live.wards_in_hospital(query.hospital)
-        if query.region is not None:
-            return [w for w in wards if w.region_code == query.region]
-        return wards
-    if query.region is not None:
-        return live.wards_in_region(query.region)
-    return live.ward_states()
-
-
 def search_free_capacity(
     live: LiveState, reference: ReferenceData, query: CapacityQuery, now: datetime
 ) -> FreeCapacityResponse:
     specialty = query.specialty.casefold() if query.specialty else None
-    hits: list[tuple[int, float, str, WardState]] = []
-    for ward in _candidates(live, query):
-        free = ward.counts.free_beds
-        if free < query.min_free:
+    region, hospital, care_type = query.region, query.hospital, query.care_type
+    min_free = query.min_free
+    now_ts = now.timestamp()
+    oldest = now_ts - query.max_staleness_s if query.max_staleness_s is not None else None
+    hits: list[tuple[int, float, str, WardRecord]] = []
+    for record in live.ward_records(region=region, hospital=hospital, care_type=care_type):
+        if record.free_beds < min_free:
             continue
-        if query.care_type is not None and ward.care_type != query.care_type:
+        if care_type is not None and record.care_type != care_type:
             continue
-        if specialty is not None and ward.specialty.casefold() != specialty:
+        if region is not None and record.region_code != region:
             continue
-        age = (now - ward.as_of).total_seconds()
-        if query.max_staleness_s is not None and age > query.max_staleness_s:
+        if specialty is not None and record.specialty_key != specialty:
             continue
-        hits.append((-free, age, ward.ward_id, ward))
-    hits.sort(key=lambda hit: (hit[0], hit[1], hit[2]))
+        if oldest is not None and record.as_of_ts < oldest:
+            continue
+        hits.append((-record.free_beds, now_ts - record.as_of_ts, record.ward_id, record))
+    best = heapq.nsmallest(query.limit, hits, key=lambda hit: (hit[0], hit[1], hit[2]))
     ref_wards = reference.wards
     hospitals = reference.hospitals
     rows: list[FreeCapacityRow] = []
-    for _neg_free, age, ward_id, ward in hits[: query.limit]:
+    for _neg_free, age, ward_id, record in best:
+        ward = record.state
         ref_ward = ref_wards.get(ward_id)
-        hospital = hospitals.get(ward.hospital_id)
+        hospital_ref = hospitals.get(ward.hospital_id)
         rows.append(
             FreeCapacityRow.model_construct(
                 ward_id=ward_id,
                 ward_name=ref_ward.name if ref_ward is not None else ward_id,
                 hospital_id=ward.hospital_id,
-                hospital_name=hospital.name if hospital is not None else ward.hospital_id,
+                hospital_name=hospital_ref.name if hospital_ref is not None else ward.hospital_id,
                 region_code=ward.region_code,
                 care_type=ward.care_type,
                 specialty=ward.specialty,
@@ -105,7 +98,7 @@ def search_free_capacity(
                 free_after_pending=ward.measures.free_after_pending,
                 as_of=ward.as_of,
                 age_s=round(age, 3),
-                stale=ward.stale or age > ward.expected_interval_s,
+                stale=record.stale or age > record.expected_interval_s,
             )
         )
     return FreeCapacityResponse.model_construct(as_of=now, rows=rows)

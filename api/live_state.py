@@ -42,6 +42,38 @@ class Change:
 Listener = Callable[[Change], None]
 
 
+@dataclass(frozen=True, slots=True)
+class WardRecord:
+    """What the free-capacity search filters on, flattened once per ward update so a
+    search touches a few slots per ward instead of walking nested models."""
+
+    ward_id: str
+    hospital_id: str
+    region_code: str
+    care_type: str
+    specialty_key: str  # casefolded
+    free_beds: int
+    as_of_ts: float  # epoch seconds
+    expected_interval_s: int
+    stale: bool
+    state: WardState
+
+    @classmethod
+    def of(cls, state: WardState) -> WardRecord:
+        return cls(
+            state.ward_id,
+            state.hospital_id,
+            state.region_code,
+            state.care_type,
+            state.specialty.casefold(),
+            state.counts.free_beds,
+            state.as_of.timestamp(),
+            state.expected_interval_s,
+            state.stale,
+            state,
+        )
+
+
 def serialize(message: Message) -> str:
     return message.model_dump_json()
 
@@ -67,7 +99,12 @@ class LiveState:
     rollups_by_scope: dict[str, dict[str, Entry[ScopeRollup]]] = field(default_factory=dict)
     wards_by_region: dict[str, dict[str, None]] = field(default_factory=dict)
     wards_by_hospital: dict[str, dict[str, None]] = field(default_factory=dict)
+    # free-capacity search: records by care type, by region and by (region, care type)
+    records: dict[str, WardRecord] = field(default_factory=dict)
+    records_by: dict[tuple[str, str], dict[str, WardRecord]] = field(default_factory=dict)
     hospital_region: dict[str, str] = field(default_factory=dict)
+    # bumped on every change of a channel's content: lets snapshots be cached per channel
+    generation: dict[str, int] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list)
 
     # --- writing -------------------------------------------------------------------------
@@ -113,6 +150,10 @@ class LiveState:
             self.wards[key] = ward
             self.wards_by_region.setdefault(message.region_code, {})[key] = None
             self.wards_by_hospital.setdefault(message.hospital_id, {})[key] = None
+            record = WardRecord.of(message)
+            self.records[key] = record
+            for bucket in _record_buckets(message):
+                self.records_by.setdefault(bucket, {})[key] = record
             entry = ward
         elif isinstance(message, ScopeRollup):
             rollup = Entry(key, message, text, channels)
@@ -126,6 +167,7 @@ class LiveState:
         self.entries[key] = entry
         for channel in channels:
             self.by_channel.setdefault(channel, {})[key] = None
+        self._bump(channels if old is None else (*channels, *old.channels))
         change = Change(key, entry, entry.channels)
         self._notify(change)
         return change
@@ -136,9 +178,18 @@ class LiveState:
         if old is None:
             return None
         self._unindex(old)
+        self._bump(old.channels)
         change = Change(key, None, old.channels)
         self._notify(change)
         return change
+
+    def _bump(self, channels: tuple[str, ...]) -> None:
+        generation = self.generation
+        for channel in channels:
+            generation[channel] = generation.get(channel, 0) + 1
+
+    def generations(self, channels: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(self.generation.get(channel, 0) for channel in channels)
 
     def _notify(self, change: Change) -> None:
         for listener in tuple(self._listeners):
@@ -157,6 +208,13 @@ class LiveState:
             del self.wards[entry.key]
             _discard(self.wards_by_region, message.region_code, entry.key)
             _discard(self.wards_by_hospital, message.hospital_id, entry.key)
+            del self.records[entry.key]
+            for bucket in _record_buckets(message):
+                records = self.records_by.get(bucket)
+                if records is not None:
+                    records.pop(entry.key, None)
+                    if not records:
+                        del self.records_by[bucket]
         elif isinstance(message, ScopeRollup):
             del self.rollups[entry.key]
             by_care = self.rollups_by_scope.get(message.scope_id)
@@ -189,6 +247,23 @@ class LiveState:
     def rollup(self, scope_id: str, care_type: str) -> ScopeRollup | None:
         entry = self.rollups_by_scope.get(scope_id, {}).get(care_type)
         return entry.message if entry is not None else None
+
+    def ward_records(
+        self, *, region: str | None, hospital: str | None, care_type: str | None
+    ) -> Iterable[WardRecord]:
+        """The smallest indexed set of wards that holds every match of the filters (the
+        caller still checks region and care type when it filters by hospital)."""
+        if hospital is not None:
+            bucket = ("hospital", hospital)
+        elif region is not None and care_type is not None:
+            bucket = ("region-care", f"{region}:{care_type}")
+        elif region is not None:
+            bucket = ("region", region)
+        elif care_type is not None:
+            bucket = ("care", care_type)
+        else:
+            return self.records.values()
+        return self.records_by.get(bucket, {}).values()
 
     def ward_states(self) -> Iterator[WardState]:
         for entry in self.wards.values():
@@ -230,6 +305,15 @@ class LiveState:
 
     def stats(self) -> dict[str, int]:
         return {"wards": len(self.wards), "rollups": len(self.rollups), "alerts": len(self.alerts)}
+
+
+def _record_buckets(state: WardState) -> tuple[tuple[str, str], ...]:
+    return (
+        ("care", state.care_type),
+        ("region", state.region_code),
+        ("hospital", state.hospital_id),
+        ("region-care", f"{state.region_code}:{state.care_type}"),
+    )
 
 
 def _discard(index: dict[str, dict[str, None]], bucket: str, key: str) -> None:

@@ -204,6 +204,21 @@ SearchPrincipal = Annotated[
 ]
 
 
+class FreeCapacityParams(BaseModel):
+    """Filters of the free-capacity search (query parameters; others, e.g. ``token``,
+    are ignored)."""
+
+    region: str | None = Field(default=None, pattern=r"^[0-9]{2}$", description="Region code.")
+    hospital: str | None = Field(default=None, max_length=30, description="Hospital HSA id.")
+    care_type: CareType | None = None
+    specialty: str | None = Field(default=None, max_length=100, description="Case-insensitive.")
+    min_free: int = Field(default=1, ge=0, le=100_000, description="Minimum free beds.")
+    max_staleness_s: float | None = Field(
+        default=None, ge=0, le=1e9, description="Only wards whose data is at most this old."
+    )
+    limit: int = Field(default=100, ge=1, le=2000)
+
+
 @router.get(
     "/capacity/free",
     response_model=FreeCapacityResponse,
@@ -214,14 +229,9 @@ SearchPrincipal = Annotated[
 async def free_capacity(
     services: ServicesDep,
     principal: SearchPrincipal,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None,
-    hospital: Annotated[str | None, Query(max_length=30)] = None,
-    care_type: CareType | None = None,
-    specialty: Annotated[str | None, Query(max_length=100)] = None,
-    min_free: Annotated[int, Query(ge=0, le=100_000)] = 1,
-    max_staleness_s: Annotated[float | None, Query(ge=0, le=1e9)] = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 100,
-) -> FreeCapacityResponse:
+    params: Annotated[FreeCapacityParams, Query()],
+) -> Response:
+    region = params.region
     restricted = roles.capacity_region_restriction(principal.role)
     if restricted is not None:
         if region is not None and region != restricted:
@@ -231,14 +241,17 @@ async def free_capacity(
         region = restricted
     query = CapacityQuery(
         region=region,
-        hospital=hospital,
-        care_type=care_type.value if care_type is not None else None,
-        specialty=specialty,
-        min_free=min_free,
-        max_staleness_s=max_staleness_s,
-        limit=limit,
+        hospital=params.hospital,
+        care_type=params.care_type.value if params.care_type is not None else None,
+        specialty=params.specialty,
+        min_free=params.min_free,
+        max_staleness_s=params.max_staleness_s,
+        limit=params.limit,
     )
-    return search_free_capacity(services.live, services.reference, query, services.clock())
+    answer = search_free_capacity(services.live, services.reference, query, services.clock())
+    # Serialized here, once: the hot path of referral systems skips FastAPI's re-validation
+    # of a response built from already-validated state.
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 # --- history ---------------------------------------------------------------------------------

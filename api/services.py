@@ -60,7 +60,9 @@ class Services:
         self.reference = reference
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, a
+    # thread hop per request that cost more than the whole free-capacity search.
     services: Services = request.app.state.services
     return services
 

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 MAX_SUBSCRIPTIONS = 256
+MAX_SNAPSHOT_CACHE_CHARS = 32 * 1024 * 1024
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SEND_TIMEOUT = 4408
 CLOSE_GOING_AWAY = 1001
@@ -117,9 +118,8 @@ class WsClient:
         self.wake.set()
 
     def queue_snapshot(self, scope: str, channels: tuple[str, ...]) -> None:
-        entries = self.hub.live.channel_entries(channels)
-        frame = snapshot_frame(scope, entries)
-        self.buffer.offer_snapshot(f"{_SNAPSHOT_KEY}{scope}", frame, (e.key for e in entries))
+        frame, keys = self.hub.snapshot(scope, channels)
+        self.buffer.offer_snapshot(f"{_SNAPSHOT_KEY}{scope}", frame, keys)
         self.wake.set()
 
     async def run_sender(self) -> None:
@@ -166,6 +166,12 @@ class WsHub:
         self.auth_timeout_s = auth_timeout_s
         self.clients: set[WsClient] = set()
         self._subscribers: dict[str, set[WsClient]] = {}
+        # (scope, channels) -> (channel generations, frame, keys): a thousand clients that
+        # subscribe to the nation at once share one snapshot string instead of a thousand
+        self._snapshots: dict[
+            tuple[str, tuple[str, ...]], tuple[tuple[int, ...], str, tuple[str, ...]]
+        ] = {}
+        self._snapshot_chars = 0
         self.superseded: Counter = metrics.ws_dropped_superseded
         self.pushed: Counter = metrics.ws_messages_pushed.labels("frame")
         live.add_listener(self.on_change)
@@ -190,6 +196,25 @@ class WsHub:
                 )
             for client in clients:
                 client.offer(change.key, frame)
+
+    def snapshot(self, scope: str, channels: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        """The snapshot frame of ``scope`` and the keys it covers, built once per change."""
+        cache_key = (scope, channels)
+        generations = self.live.generations(channels)
+        cached = self._snapshots.get(cache_key)
+        if cached is not None and cached[0] == generations:
+            return cached[1], cached[2]
+        entries = self.live.channel_entries(channels)
+        frame = snapshot_frame(scope, entries)
+        keys = tuple(entry.key for entry in entries)
+        if cached is not None:
+            self._snapshot_chars -= len(cached[1])
+        if self._snapshot_chars + len(frame) > MAX_SNAPSHOT_CACHE_CHARS:
+            self._snapshots.clear()  # bounded; rebuilt on demand
+            self._snapshot_chars = 0
+        self._snapshots[cache_key] = (generations, frame, keys)
+        self._snapshot_chars += len(frame)
+        return frame, keys
 
     def subscriber_count(self, channel: str) -> int:
         return len(self._subscribers.get(channel, ()))

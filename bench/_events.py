@@ -123,8 +123,17 @@ def movement(
 class WardTimeline:
     """Generates one ward's events in time order, keeping its counts plausible."""
 
-    def __init__(self, ward: Ward, siblings: list[str], rng: random.Random, tag: str) -> None:
+    def __init__(
+        self,
+        ward: Ward,
+        siblings: list[str],
+        rng: random.Random,
+        tag: str,
+        *,
+        heartbeat_share: float = HEARTBEAT_SHARE,
+    ) -> None:
         self.ward = ward
+        self.heartbeat_share = heartbeat_share
         self.siblings = [s for s in siblings if s != ward.ward_id]
         self.rng = rng
         self.tag = tag
@@ -155,7 +164,7 @@ class WardTimeline:
             return self.census_now(at)
         roll = rng.random()
         eid = event_id(rng)
-        if roll < HEARTBEAT_SHARE:
+        if roll < self.heartbeat_share:
             return {
                 "type": "heartbeat",
                 "event_id": eid,
@@ -164,7 +173,7 @@ class WardTimeline:
                 "ward_id": ward.ward_id,
                 "occurred_at": iso(at),
             }
-        roll -= HEARTBEAT_SHARE
+        roll -= self.heartbeat_share
         if roll < CAPACITY_SHARE:
             change = rng.choice((-1, 1)) if self.available > 2 else 1
             if self.available + change > ward.physical_beds + 2:

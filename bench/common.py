@@ -134,7 +134,7 @@ def result(
     could not be measured has ``value`` None and says why in ``extra["error"]``.
     """
     ratio = (
-        value / baseline_value
+        _rounded(value / baseline_value)
         if value is not None and baseline_value is not None and baseline_value != 0
         else None
     )
@@ -144,11 +144,11 @@ def result(
         "unit": unit,
         "baseline": baseline_name,
         "baseline_value": _rounded(baseline_value),
-        "ratio": None if ratio is None else round(ratio, 4),
+        "ratio": ratio,
         "machine": machine(settings),
         "extra": dict(extra or {}),
     }
-    print(json.dumps(line, default=str), flush=True)
+    print(json.dumps(line, default=str, allow_nan=False), flush=True)
     return line
 
 

@@ -51,6 +51,17 @@ def producer_options(bootstrap: str, linger_ms: int, compression: str | None) ->
     return dict(sink._options)
 
 
+def sink(args: argparse.Namespace, topic: str) -> KafkaSink:
+    compression = None if args.compression == "none" else args.compression
+    return KafkaSink(
+        Settings(kafka_bootstrap_servers=args.bootstrap),
+        topic=topic,
+        linger_ms=args.linger_ms,
+        compression=compression,
+        producers=args.producers,
+    )
+
+
 async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -84,20 +95,14 @@ async def delete_topic(bootstrap: str, topic: str) -> None:
 
 
 async def simulator_round(
-    chunks: list[list[Emission]],
-    bootstrap: str,
-    topic: str,
-    batch_size: int,
-    linger_ms: int,
-    compression: str | None,
+    chunks: list[list[Emission]], args: argparse.Namespace, topic: str
 ) -> float:
-    settings = Settings(kafka_bootstrap_servers=bootstrap)
-    sink = KafkaSink(settings, topic=topic, linger_ms=linger_ms, compression=compression)
-    await sink.start()
+    out = sink(args, topic)
+    await out.start()
     try:
-        stats = await publish_pregenerated(chunks, sink, batch_size=batch_size)
+        stats = await publish_pregenerated(chunks, out, batch_size=args.batch_size)
     finally:
-        await sink.stop()
+        await out.stop()
     return stats.events / stats.publish_s
 
 
@@ -118,26 +123,20 @@ async def raw_round(
 
 
 async def raw_batch_round(
-    messages: list[Message],
-    events: int,
-    bootstrap: str,
-    topic: str,
-    linger_ms: int,
-    compression: str | None,
+    messages: list[Message], events: int, args: argparse.Namespace, topic: str
 ) -> float:
     """The same pre-serialized bytes through the simulator's sink (record batches)."""
-    settings = Settings(kafka_bootstrap_servers=bootstrap)
-    sink = KafkaSink(settings, topic=topic, linger_ms=linger_ms, compression=compression)
-    await sink.start()
+    out = sink(args, topic)
+    await out.start()
     try:
         started = time.perf_counter()
-        chunk = 2000
-        for i in range(0, len(messages), chunk):
-            await sink.send(messages[i : i + chunk])
-        await sink.flush()
+        for i in range(0, len(messages), 40):  # about the messages of a 2,000-event slice
+            await out.send(messages[i : i + 40])
+            await asyncio.sleep(0)
+        await out.flush()
         spent = time.perf_counter() - started
     finally:
-        await sink.stop()
+        await out.stop()
     return events / spent
 
 
@@ -164,16 +163,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for _ in range(args.rounds):
             raw.append(await raw_round(messages, events, topic, options))
-            raw_batches.append(
-                await raw_batch_round(
-                    messages, events, args.bootstrap, topic, args.linger_ms, compression
-                )
-            )
-            simulator.append(
-                await simulator_round(
-                    chunks, args.bootstrap, topic, args.batch_size, args.linger_ms, compression
-                )
-            )
+            raw_batches.append(await raw_batch_round(messages, events, args, topic))
+            simulator.append(await simulator_round(chunks, args, topic))
     finally:
         await delete_topic(args.bootstrap, topic)
     value, baseline = max(simulator), max(raw)
@@ -191,6 +182,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "bootstrap": args.bootstrap,
             "partitions": args.partitions,
             "compression": args.compression,
+            "producers": args.producers,
         },
         "events": events,
         "messages": len(messages),
@@ -218,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--linger-ms", type=int, default=20)
     p.add_argument("--compression", default="none", choices=("none", "gzip", "lz4", "zstd"))
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--producers", type=int, default=2, help="simulator sink's producers")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     print(json.dumps(asyncio.run(bench(args))), flush=True)

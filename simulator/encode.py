@@ -25,11 +25,12 @@ class Message:
 
 
 class BatchEncoder:
-    """Groups each chunk's emissions per hospital into batches of ``batch_size`` events.
+    """Groups emissions per hospital into batches of ``batch_size`` events.
 
     ``batch_size == 1`` sends single event objects instead of batch objects (the other
-    form the contract allows). Partial batches are flushed at the end of every ``encode``
-    call, so the latency of a paced run is one tick, not one batch.
+    form the contract allows). With ``flush=True`` (the default) partial batches go out
+    at the end of the call, so a paced run's latency is one tick, not one batch; a load
+    test passes ``flush=False`` on slices of its events and keeps batches full.
     """
 
     def __init__(self, batch_size: int = 50) -> None:
@@ -37,6 +38,7 @@ class BatchEncoder:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = batch_size
         self._keys: dict[str, bytes] = {}
+        self._partial: dict[str, list[Emission]] = {}
 
     def _key(self, hospital_id: str) -> bytes:
         key = self._keys.get(hospital_id)
@@ -44,11 +46,11 @@ class BatchEncoder:
             key = self._keys[hospital_id] = hospital_id.encode()
         return key
 
-    def encode(self, emissions: Iterable[Emission]) -> list[Message]:
-        """The messages for one chunk, per hospital in publish order.
+    def encode(self, emissions: Iterable[Emission], *, flush: bool = True) -> list[Message]:
+        """Messages for these emissions (and partial batches held from earlier calls).
 
-        Raw (non-JSON) payloads go last, each on its own: they change no state, so their
-        place among a hospital's events does not matter.
+        Each hospital's events keep their order. Raw (non-JSON) payloads go on their own
+        after the batches: they change no state, so their place does not matter.
         """
         size = self.batch_size
         dumps = orjson.dumps
@@ -59,7 +61,7 @@ class BatchEncoder:
                 value = payload if isinstance(payload, bytes) else dumps(payload)
                 out.append(Message(self._key(e.hospital_id), value, 1, e.ts))
             return out
-        groups: dict[str, list[Emission]] = {}
+        groups = self._partial
         raw: list[Emission] = []
         for e in emissions:
             if e.payload.__class__ is bytes:
@@ -70,10 +72,12 @@ class BatchEncoder:
                 groups[e.hospital_id] = [e]
             else:
                 group.append(e)
+        keep: dict[str, list[Emission]] = {}
         for hospital_id, group in groups.items():
             key = self._key(hospital_id)
             source = group[0].source
-            for i in range(0, len(group), size):
+            whole = len(group) if flush else len(group) - len(group) % size
+            for i in range(0, whole, size):
                 part = group[i : i + size]
                 value = dumps(
                     {
@@ -84,6 +88,9 @@ class BatchEncoder:
                     }
                 )
                 out.append(Message(key, value, len(part), part[-1].ts))
+            if whole < len(group):
+                keep[hospital_id] = group[whole:]
+        self._partial = keep
         for e in raw:
             payload = e.payload
             assert isinstance(payload, bytes)

@@ -41,10 +41,6 @@ from streams.core.ward_state import WardStateValue, apply_in_place
 
 _CORE_DECIDES = frozenset({None, InvalidReason.DUPLICATE, InvalidReason.TOO_LATE})
 _events_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
-# Window integrals of the 24 h and 7 d windows: the core folds time older than its
-# lateness bound into hourly buckets, so a window may reach up to one bucket further
-# back than the exact recount's; counts and the 1 h window must agree exactly.
-_EXACT_FIELDS = tuple(range(m.P_24H))
 
 
 def _iso(ts: int | None) -> str | None:
@@ -153,8 +149,7 @@ class GroundTruth:
             self._last_ts = e.ts
         if not to_core:
             return
-        payloads = [e.payload for e in to_core]
-        events = _events_adapter.validate_python(payloads)
+        events = _events_adapter.validate_python([e.payload for e in to_core])
         wards = self.reference.wards
         config = self.config
         core = self.core
@@ -193,17 +188,35 @@ class GroundTruth:
         }
         return TruthSnapshot(at, wards, self._rollups(wards))
 
-    def recount_snapshot(self, at: int) -> TruthSnapshot:
-        """The same snapshot from the independent recount (for cross-checking)."""
+    def recount_snapshot(self, at: int, *, bucketed: bool = False) -> TruthSnapshot:
+        """The same snapshot from the independent recount (for cross-checking).
+
+        The recount's windows are exact. The core folds time older than its lateness bound
+        into buckets, so its windows start at the start of the bucket holding ``wm - W``
+        (its documented rule, ``_core_window_start``); ``bucketed`` starts the recount's
+        windows there too, so that the two must agree to the patient-second.
+        """
         if self.recount is None:
             raise ValueError("the independent recount is off")
         recount = self.recount
+        start = self._core_window_start if bucketed else None
         wards = {
-            ward_id: WardTruth(recount.vector(w), w.as_of, w.wm)
+            ward_id: WardTruth(recount.vector(w, window_start=start), w.as_of, w.wm)
             for ward_id, w in recount.wards.items()
             if w.wm is not None
         }
         return TruthSnapshot(at, wards, self._rollups(wards))
+
+    def _core_window_start(self, wm: int, window_s: int) -> int:
+        config = self.config
+        fine, coarse = config.fine_bucket_s, config.coarse_bucket_s
+        final = (wm - config.lateness_s) // fine * fine
+        start = wm - window_s
+        if start >= final:
+            return start
+        if start >= final - coarse:
+            return start // fine * fine
+        return start // coarse * coarse
 
     def _rollups(self, wards: dict[str, WardTruth]) -> dict[str, tuple[int, ...]]:
         sums: dict[str, list[int]] = {}
@@ -222,34 +235,28 @@ class GroundTruth:
                             total[i] += value
         return {key: tuple(vector) for key, vector in sums.items()}
 
-    def disagreements(self, *, tolerance_pp: float = 0.5) -> list[str]:
+    def disagreements(self) -> list[str]:
         """Where the core and the recount differ, and events whose fate differs from the label.
 
-        Counts and the 1 h window must be identical; the 24 h and 7 d occupancies within
-        ``tolerance_pp`` percentage points (the core's hourly buckets, see above).
+        Every count, integral and time must be identical (the recount's windows start
+        where the core's documented bucket rule starts them, ``recount_snapshot``).
         """
         problems = list(self._fate_problems)
         if self.recount is None or self._last_ts is None:
             return problems
         core = self.snapshot(self._last_ts)
-        mine = self.recount_snapshot(self._last_ts)
+        mine = self.recount_snapshot(self._last_ts, bucketed=True)
         if set(core.wards) != set(mine.wards):
             problems.append(f"wards differ: {sorted(set(core.wards) ^ set(mine.wards))[:10]}")
         for ward_id in sorted(set(core.wards) & set(mine.wards)):
             a, b = core.wards[ward_id], mine.wards[ward_id]
-            if a.vector[: len(_EXACT_FIELDS)] != b.vector[: len(_EXACT_FIELDS)]:
+            if a.vector != b.vector:
                 diff = {
-                    m.VECTOR_FIELDS[i]: (a.vector[i], b.vector[i])
-                    for i in _EXACT_FIELDS
-                    if a.vector[i] != b.vector[i]
+                    m.VECTOR_FIELDS[i]: (x, y)
+                    for i, (x, y) in enumerate(zip(a.vector, b.vector, strict=True))
+                    if x != y
                 }
                 problems.append(f"{ward_id}: core != recount {diff}")
-            for p, b_ in ((m.P_24H, m.B_24H), (m.P_7D, m.B_7D)):
-                occ_a = a.vector[p] / a.vector[b_] if a.vector[b_] else 0.0
-                occ_b = b.vector[p] / b.vector[b_] if b.vector[b_] else 0.0
-                if abs(occ_a - occ_b) * 100 > tolerance_pp:
-                    field = m.VECTOR_FIELDS[p]
-                    problems.append(f"{ward_id}: {field} occupancy {occ_a:.4f} != {occ_b:.4f}")
             if (a.as_of, a.last_reported_at) != (b.as_of, b.last_reported_at):
                 problems.append(f"{ward_id}: times core {a.as_of, a.last_reported_at} != {b}")
         return problems

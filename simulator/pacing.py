@@ -66,6 +66,10 @@ class Pacer:
         due = self._t0 + (sim_ts - self.start) / self.speed
         return max(0.0, due - self._monotonic())
 
+    async def tick(self, seconds: float) -> None:
+        """Wait between ticks of a paced run (the injected sleep, so tests need not wait)."""
+        await self._sleep(seconds)
+
     async def throttle(self, events: int) -> None:
         """Count ``events`` as sent; sleep if that runs ahead of the rate."""
         self._sent += events

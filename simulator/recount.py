@@ -23,6 +23,7 @@ Semantics (DESIGN.md, "Stream processing"; the contract in ``schemas.events``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -71,12 +72,13 @@ class RecountWard:
         else:
             points.append([t, self.occupied, self.available])
 
-    def window(self, window_s: int) -> tuple[int, int]:
-        """Patient-seconds and bed-seconds over ``[wm - window_s, wm]`` (from ``first``)."""
+    def window(self, window_s: int, *, start: int | None = None) -> tuple[int, int]:
+        """Patient-seconds and bed-seconds over ``[wm - window_s, wm]`` (from ``first``),
+        or from ``start`` when given."""
         if self.wm is None or self.first is None:
             return 0, 0
         end = self.wm
-        start = max(end - window_s, self.first)
+        start = max(end - window_s if start is None else start, self.first)
         patient = bed = 0
         for t, occupied, available in reversed(self.points):
             lo = t if t > start else start
@@ -206,13 +208,23 @@ class Recount:
         ward.outlying += d_out
         ward._point(t)
 
-    def vector(self, ward: RecountWard) -> tuple[int, ...]:
-        """The ward as the core's additive vector (``streams.core.measures.VECTOR_FIELDS``)."""
+    def vector(
+        self, ward: RecountWard, *, window_start: Callable[[int, int], int] | None = None
+    ) -> tuple[int, ...]:
+        """The ward as the core's additive vector (``streams.core.measures.VECTOR_FIELDS``).
+
+        ``window_start(wm, window_s)`` moves where a window starts (to compare with an
+        implementation that rounds old time to buckets); exact by default.
+        """
         occupied = max(0, ward.occupied)
         available = max(0, ward.available)
-        p1, b1 = ward.window(WINDOWS_S[0])
-        p24, b24 = ward.window(WINDOWS_S[1])
-        p7, b7 = ward.window(WINDOWS_S[2])
+        windows: list[int] = []
+        for window_s in WINDOWS_S:
+            start = None
+            if window_start is not None and ward.wm is not None:
+                start = window_start(ward.wm, window_s)
+            windows.extend(ward.window(window_s, start=start))
+        p1, b1, p24, b24, p7, b7 = windows
         return (
             1,
             1,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -161,46 +162,70 @@ def _timestamp_or_none(value: str | None) -> datetime | None:
     return None if value is None else _timestamp(value)
 
 
+_COUNTS = itemgetter(
+    "available_beds",
+    "occupied",
+    "free_beds",
+    "overcrowded",
+    "outlying_hosted",
+    "placed_elsewhere",
+    "pending_admissions",
+    "expected_discharges_24h",
+)
+_OPTIONAL_COUNTS = ("physical_beds", "surge_beds_24h", "surge_beds_72h")
+_MEASURES = itemgetter(
+    "occupancy",
+    "free_after_pending",
+    "overcrowded_per_100",
+    "outlying_per_100",
+    "occupancy_1h",
+    "occupancy_24h",
+    "occupancy_7d",
+)
+_WINDOW = itemgetter("patient_seconds", "bed_seconds")
+# itemgetter reads many keys in one C call: the sink decodes every state the stream emits.
+_WARD_HEAD = itemgetter(
+    "ward_id",
+    "as_of",
+    "version",
+    "hospital_id",
+    "region_code",
+    "care_type",
+    "specialty",
+    "expected_interval_s",
+    "stale",
+)
+
+
 def _measured(counts: dict[str, Any], measures: dict[str, Any]) -> Row:
     """The Counts and Measures columns shared by ward states and rollups."""
-    w1, w24, w7 = measures["occupancy_1h"], measures["occupancy_24h"], measures["occupancy_7d"]
+    occupancy, free_after_pending, overcrowded_100, outlying_100, w1, w24, w7 = _MEASURES(measures)
     return (
-        counts["available_beds"],
-        counts["occupied"],
-        counts["free_beds"],
-        counts["overcrowded"],
-        counts["outlying_hosted"],
-        counts["placed_elsewhere"],
-        counts["pending_admissions"],
-        counts["expected_discharges_24h"],
-        counts.get("physical_beds"),
-        counts.get("surge_beds_24h"),
-        counts.get("surge_beds_72h"),
-        measures["occupancy"],
-        measures["free_after_pending"],
-        measures["overcrowded_per_100"],
-        measures["outlying_per_100"],
-        w1["patient_seconds"],
-        w1["bed_seconds"],
-        w24["patient_seconds"],
-        w24["bed_seconds"],
-        w7["patient_seconds"],
-        w7["bed_seconds"],
+        *_COUNTS(counts),
+        *(counts.get(key) for key in _OPTIONAL_COUNTS),
+        occupancy,
+        free_after_pending,
+        overcrowded_100,
+        outlying_100,
+        *_WINDOW(w1),
+        *_WINDOW(w24),
+        *_WINDOW(w7),
     )
 
 
 def ward_state_row(m: dict[str, Any]) -> Row:
+    ward_id, as_of, version, hospital, region, care_type, specialty, interval, stale = _WARD_HEAD(m)
     return (
-        m["ward_id"],
-        _timestamp(m["as_of"]),
-        m["version"],
-        m["hospital_id"],
-        m["region_code"],
-        m["care_type"],
-        m["specialty"],
+        ward_id,
+        _timestamp(as_of),
+        version,
+        hospital,
+        region,
+        care_type,
+        specialty,
         _timestamp_or_none(m.get("last_reported_at")),
-        m["expected_interval_s"],
-        m["stale"],
+        interval,
+        stale,
         *_measured(m["counts"], m["measures"]),
         m["target"],
         m["pressure_level"],

@@ -142,24 +142,28 @@ class HistorySink:
             if batch.records:
                 self.metrics.discarded_batches.inc()
             batch = self._new_batch()
+        rows = batch.rows
         for tp, records in data.items():
+            if not records:
+                continue
+            partition = tp.partition
             for record in records:
-                if record.value is not None:  # tombstones on compacted topics carry no state
-                    try:
-                        add_message(
-                            batch.rows, record.value, partition=tp.partition, offset=record.offset
-                        )
-                    except MalformedMessageError as exc:
-                        self.metrics.malformed.labels(tp.topic).inc()
-                        log.error(
-                            "skipping malformed record %s/%d@%d: %s",
-                            tp.topic,
-                            tp.partition,
-                            record.offset,
-                            exc,
-                        )
-                batch.offsets[tp] = record.offset + 1
-                batch.records += 1
+                value = record.value
+                if value is None:  # tombstones on compacted topics carry no state
+                    continue
+                try:
+                    add_message(rows, value, partition=partition, offset=record.offset)
+                except MalformedMessageError as exc:
+                    self.metrics.malformed.labels(tp.topic).inc()
+                    log.error(
+                        "skipping malformed record %s/%d@%d: %s",
+                        tp.topic,
+                        partition,
+                        record.offset,
+                        exc,
+                    )
+            batch.offsets[tp] = records[-1].offset + 1
+            batch.records += len(records)
             self.metrics.messages.labels(tp.topic).inc(len(records))
         return batch
 

@@ -189,8 +189,12 @@ async def _copy(
 ) -> None:
     async with cur.copy(staged.copy_sql()) as copy:
         copy.set_types(list(staged.types))
+        # Format rows synchronously and await only when the formatter hands over a full
+        # buffer: ``await copy.write_row(row)`` would create a coroutine per row.
+        formatter = copy.formatter
         for row in rows:
-            await copy.write_row(row)
+            if data := formatter.write_row(row):
+                await copy.write(data)
 
 
 async def _count(cur: psycopg.AsyncCursor[tuple[object, ...]], query: sql.Composed) -> int:

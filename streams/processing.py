@@ -45,6 +45,7 @@ from streams.topics import TICKS_TOPIC
 log = logging.getLogger(__name__)
 
 NATION = "nation"
+_POOL_CAP = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class _Shared:
         self.topics = topics
         self.config = CoreConfig.from_settings(settings)
         self.partitioner = KeyPartitioner(topics.partitions)
+        self._pool_targets: dict[tuple[str, int, str | None], float] = {}
         self.set_reference(reference)
 
     def set_reference(self, reference: ReferenceData) -> None:
@@ -145,6 +147,51 @@ class _Shared:
             self._ward_targets[ward.ward_id] = target
         return target
 
+    def pool_target(self, care_type: str, beds: int, region_code: str | None) -> float:
+        """Target of a pool of ``beds`` beds of one care type (Erlang-B sized), cached.
+
+        Beyond ~1,000 beds the size-adjusted target exceeds every care-type target, so
+        larger pools share one cache entry (and Erlang-B's O(beds) recurrence is bounded).
+        """
+        key = (care_type, min(beds, _POOL_CAP), region_code)
+        target = self._pool_targets.get(key)
+        if target is None:
+            target = target_for(self.targets, care_type, key[1], region_code)  # type: ignore[arg-type]
+            self._pool_targets[key] = target
+        return target
+
+    def scope_target(self, scope: ScopeState, care_type: str) -> float:
+        """A scope's target: sized by the scope's own pool of beds of the care type.
+
+        A region's acute beds are one pool of hundreds of beds (patients are placed across
+        wards, which is what outlying is), so its target is near the national riktvärde,
+        not the mean of its small wards' Erlang-B targets. ``all`` is the bed-weighted mean
+        of the care types' targets (planned and acute care have different targets).
+        """
+        region = self.region_of_scope(scope.scope_id)
+        if care_type != ALL_CARE_TYPES:
+            return self.pool_target(care_type, scope.totals[care_type][m.AVAILABLE], region)
+        weighted = 0.0
+        beds_total = 0
+        for ct, vector in scope.totals.items():
+            if ct == ALL_CARE_TYPES:
+                continue
+            beds = vector[m.AVAILABLE]
+            weighted += beds * self.pool_target(ct, beds, region)
+            beds_total += beds
+        if beds_total == 0:
+            return self.pool_target(ALL_CARE_TYPES, 0, region)
+        return weighted / beds_total
+
+    def region_of_scope(self, scope_id: str) -> str | None:
+        kind, _, ident = scope_id.partition(":")
+        if kind == "region":
+            return ident
+        if kind == "hospital":
+            hospital = self.reference.hospitals.get(ident)
+            return hospital.region_code if hospital is not None else None
+        return None
+
     def rollup_message(
         self,
         scope: ScopeState,
@@ -153,7 +200,11 @@ class _Shared:
         declared: PreparednessLevel | None = None,
     ) -> dict[str, Any]:
         msg = rollup.message_dict(
-            scope, care_type, thresholds=self.config.pressure, declared_preparedness=declared
+            scope,
+            care_type,
+            target=self.scope_target(scope, care_type),
+            thresholds=self.config.pressure,
+            declared_preparedness=declared,
         )
         known = self.reference_ward_counts.get((scope.scope_id, care_type))
         if known is not None and known > msg["ward_count"]:

@@ -18,8 +18,9 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from pydantic import TypeAdapter
 
-from schemas.events import CensusSnapshot, MovementAction, PatientMovement
+from schemas.events import CensusSnapshot, Event, MovementAction, PatientMovement
 from schemas.reference import Ward
 from schemas.types import CareType
 from streams.core.config import CoreConfig
@@ -76,6 +77,43 @@ def _events(n: int, step_s: int) -> list[Any]:
     return out
 
 
+def _simulator_mix(hours: int) -> list[Any]:
+    """The simulator's defaults for one ward: a census every 15 min, a heartbeat every
+    5 min, a movement about every 20 min; decoded from JSON like the worker does (so
+    datetimes carry pydantic's tzinfo)."""
+    raw: list[dict[str, Any]] = []
+    n = 0
+    for minute in range(0, hours * 60):
+        at = (T0 + timedelta(minutes=minute, seconds=(minute * 7) % 60)).isoformat()
+        base = {"source": "bench", "ward_id": WARD.ward_id, "occurred_at": at}
+        if minute % 15 == 0:
+            n += 1
+            raw.append(
+                {
+                    **base,
+                    "event_id": str(UUID(int=n)),
+                    "type": "census",
+                    "available_beds": 26,
+                    "occupied": 20 + minute % 5,
+                }
+            )
+        elif minute % 5 == 0:
+            n += 1
+            raw.append({**base, "event_id": str(UUID(int=n)), "type": "heartbeat"})
+        elif minute % 20 == 7:
+            n += 1
+            raw.append(
+                {
+                    **base,
+                    "event_id": str(UUID(int=n)),
+                    "type": "movement",
+                    "action": "admit" if minute % 40 == 7 else "discharge",
+                    "encounter_ref": f"e{n}",
+                }
+            )
+    return list(TypeAdapter(list[Event]).validate_json(orjson.dumps(raw)))
+
+
 def _per_call_us(fn: Callable[[], object], repeat: int, rounds: int = 3) -> float:
     """Best of ``rounds`` in CPU time (the machine is shared; wall time is noisier)."""
     best = float("inf")
@@ -106,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         for ev in events:
             apply_in_place(state, ev, ward=WARD, config=config)
         apply_us = min(apply_us, (time.process_time() - start) / len(events) * 1e6)
+
+    mix = _simulator_mix(24 * 21)
+    mix_us = float("inf")
+    for _ in range(3):
+        mixed = WardStateValue.new(WARD, config)
+        start = time.process_time()
+        for ev in mix:
+            apply_in_place(mixed, ev, ward=WARD, config=config)
+        mix_us = min(mix_us, (time.process_time() - start) / len(mix) * 1e6)
 
     movements = [e for e in events if isinstance(e, PatientMovement)]
     # a late movement (1 h behind the watermark: inserted, later records recomputed)
@@ -155,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dict = state.to_dict()
     state_json = orjson.dumps(state_dict)
     to_dict_us = _per_call_us(lambda: orjson.dumps(state.to_dict()), 20_000)
+    to_json_us = _per_call_us(state.to_json, 20_000)
     from_dict_us = _per_call_us(lambda: WardStateValue.from_dict(orjson.loads(state_json)), 2_000)
 
     hospital = ScopeState("hospital:SE2321000016-H001")
@@ -168,12 +216,37 @@ def main(argv: list[str] | None = None) -> int:
 
     rollup_us = _per_call_us(rollup_update, 20_000)
 
+    # A worker round as the wiring does it, per event: k events of one ward applied, then
+    # one vector, one ward message (orjson), one changelog value and one rollup update.
+    round_us: dict[str, float] = {}
+    for k in (1, 5, 20):
+        tail = _events(args.events + 20 * 400, args.step_s)[args.events :]
+        ward_state = state.copy()
+        hospital_round = ScopeState("hospital:x")
+        best = float("inf")
+        for _ in range(3):
+            ws = ward_state.copy()
+            start = time.process_time()
+            for r in range(0, len(tail) - k, k):
+                for ev in tail[r : r + k]:
+                    apply_in_place(ws, ev, ward=WARD, config=config)
+                vec = ws.vector(target)
+                orjson.dumps(message_dict(ws, WARD, region_code="01", target=target, vector=vec))
+                ws.to_json()
+                hospital_round.update(
+                    WARD.ward_id, ws.version, ward_parts(ws, WARD.care_type, target, vector=vec)
+                )
+            best = min(best, (time.process_time() - start) / (len(tail) - k) * 1e6)
+        round_us[f"round_per_event_us_k{k}"] = round(best, 2)
+
     result = {
         "bench": "core_apply",
         "events": len(events),
         "records_kept": len(state_dict["recs"]),
         "state_bytes": len(state_json),
         "apply_in_place_us": round(apply_us, 2),
+        "apply_simulator_mix_us": round(mix_us, 2),
+        "simulator_mix_state_bytes": len(mixed.to_json()),
         "apply_late_movement_plus_vector_us": round(late_us, 2),
         "apply_duplicate_us": round(duplicate_us, 2),
         "apply_pure_us": round(pure_us, 2),
@@ -181,9 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         "message_dict_us": round(msg_dict_us, 2),
         "message_json_us": round(msg_json_us, 2),
         "to_message_us": round(to_message_us, 2),
-        "state_to_json_us": round(to_dict_us, 2),
+        "state_dumps_to_dict_us": round(to_dict_us, 2),
+        "state_to_json_us": round(to_json_us, 2),
         "state_from_json_us": round(from_dict_us, 2),
         "rollup_update_us": round(rollup_us, 2),
+        **round_us,
     }
     print(json.dumps(result))
     return 0

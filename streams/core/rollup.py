@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import add, sub
 from typing import Any, Final
 
 from schemas.messages import ScopeRollup
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 ALL: Final = ALL_CARE_TYPES
+_ZEROS: Final = (0,) * m.VECTOR_LEN
 STATE_FORMAT: Final = 1
 
 
@@ -95,19 +97,17 @@ class ScopeState:
         # care type (and "all") -> summed vector
         self.totals: dict[str, list[int]] = {}
 
-    def _add(self, care_type: str, vec: tuple[int, ...], sign: int) -> None:
+    def _add(self, care_type: str, vec: tuple[int, ...] | list[int], sign: int) -> None:
+        """totals[care_type] and totals[all] += sign * vec (element-wise, in C via map)."""
+        totals = self.totals
+        op = add if sign > 0 else sub
         for key in (care_type, ALL):
-            tot = self.totals.get(key)
-            if tot is None:
-                tot = self.totals[key] = [0] * m.VECTOR_LEN
-            if sign > 0:
-                for i, v in enumerate(vec):
-                    tot[i] += v
+            tot = totals.get(key)
+            new = list(vec) if tot is None and sign > 0 else list(map(op, tot or _ZEROS, vec))
+            if new[m.WARD_COUNT] == 0 and not any(new):
+                totals.pop(key, None)
             else:
-                for i, v in enumerate(vec):
-                    tot[i] -= v
-            if tot[m.WARD_COUNT] == 0 and not any(tot):
-                del self.totals[key]
+                totals[key] = new
 
     def update(self, child_id: str, version: int, parts: Mapping[str, Part]) -> frozenset[str]:
         """Replace ``child_id``'s contribution; return the care types (and ``all``) changed.
@@ -126,8 +126,9 @@ class ScopeState:
             if prev == part:
                 continue
             if prev is not None:
-                self._add(ct, prev.vector, -1)
-            self._add(ct, part.vector, +1)
+                self._add(ct, list(map(sub, part.vector, prev.vector)), +1)
+            else:
+                self._add(ct, part.vector, +1)
             changed.add(ct)
         for ct, prev in old_parts.items():
             if ct not in parts:

@@ -78,8 +78,9 @@ O(1) per event and a late event O(records after it).
 
 Serialised form (``to_dict``/``from_dict``): plain JSON types. About 2-2.5 KB of buckets
 (a week of hourly patient-seconds and bed-seconds) plus ~50 bytes per event kept within
-the lateness bound; event ids as 22-character base64 strings. ``from_dict`` is for
-restoring (~1.5 µs per kept event): keep live states as objects.
+the lateness bound; event ids as 22-character base64 strings. ``to_json`` gives the same
+bytes as ``orjson.dumps(to_dict())`` faster (records and buckets are serialised once).
+``from_dict`` is for restoring (~1.5 µs per kept event): keep live states as objects.
 """
 
 from __future__ import annotations
@@ -89,7 +90,10 @@ from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime
 from typing import Any, Final, Protocol
 
-from schemas.events import CapacityChange, MovementAction
+import orjson
+from pydantic_core import TzInfo
+
+from schemas.events import MovementAction
 from schemas.messages import InvalidReason, WardState
 from streams.core import measures as m
 from streams.core.buckets import Buckets, floor_to
@@ -109,6 +113,7 @@ __all__ = [
     "WardStateValue",
     "apply",
     "apply_in_place",
+    "epoch_seconds",
     "is_stale",
     "is_too_late",
     "message_dict",
@@ -147,8 +152,32 @@ class WardLike(Protocol):
     def reporting_interval_s(self) -> int: ...
 
 
-def _secs(dt: datetime) -> int:
-    return int(dt.timestamp())
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+
+
+def epoch_seconds(dt: datetime) -> int:
+    """``int(dt.timestamp())`` for an aware datetime after 1970, about 3x faster.
+
+    Decoded events carry pydantic's ``TzInfo``, whose ``timestamp()`` costs ~3 µs here
+    (most of a heartbeat's budget); its offset is fixed, so ask the tzinfo directly.
+    """
+    tz = dt.tzinfo
+    if tz is UTC:
+        off = 0
+    elif type(tz) is TzInfo:
+        delta = tz.utcoffset(None)
+        if delta is None:
+            return int(dt.timestamp())
+        off = delta.days * 86400 + delta.seconds
+    else:
+        return int(dt.timestamp())
+    return (
+        (dt.toordinal() - _EPOCH_ORDINAL) * 86400
+        + dt.hour * 3600
+        + dt.minute * 60
+        + dt.second
+        - off
+    )
 
 
 def _dt(s: int) -> datetime:
@@ -175,11 +204,13 @@ class WardStateValue:
     __slots__ = (
         "_base_b",
         "_base_p",
+        "_bjson",
         "_cancels",
         "_census_key",
         "_cum_b",
         "_cum_p",
         "_dirty",
+        "_json",
         "_keys",
         "_levels",
         "_next_six",
@@ -257,6 +288,8 @@ class WardStateValue:
         # only change when fin moves, so (fin, first bucket) identifies the sums.
         self._wcache: dict[int, tuple[int, int, int, int]] = {}
         self._ward: object = None  # the reference object last synced from (identity)
+        self._json: dict[int, bytes] = {}  # serialised kept records (see to_json)
+        self._bjson: tuple[int | None, bytes, bytes] | None = None  # buckets at a fin
         self.fine = Buckets(fine_bucket_s)
         self.coarse = Buckets(coarse_bucket_s)
 
@@ -290,9 +323,10 @@ class WardStateValue:
         new.fine = self.fine.copy()
         new.coarse = self.coarse.copy()
         new._wcache = self._wcache.copy()
+        new._json = self._json.copy()
         return new
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, records: bool = True) -> dict[str, Any]:
         """Plain JSON types for the changelog. Shares record lists: do not mutate it."""
         recs = self._recs
         return {
@@ -309,13 +343,41 @@ class WardStateValue:
             "fin": self.fin,
             "base": list(self.base) if self.base is not None else None,
             "cen": self.census,
-            "recs": [recs[k[2]] for k in self._keys],
+            "recs": [recs[k[2]] for k in self._keys] if records else None,
             "xs": sorted(self._xrecs.values(), key=lambda x: (x[2], x[1])) if self._xrecs else [],
             "fb": self.fine.size,
-            "f": self.fine.to_list(),
+            "f": self.fine.to_list() if records else None,
             "cb": self.coarse.size,
-            "c": self.coarse.to_list(),
+            "c": self.coarse.to_list() if records else None,
         }
+
+    def to_json(self) -> bytes:
+        """``orjson.dumps(self.to_dict())``, byte for byte, but faster: each kept record and
+        the buckets are serialised once and reused (orjson fragments)."""
+        cache = self._json
+        recs = self._recs
+        parts = []
+        for key in self._keys:
+            raw = cache.get(key[2])
+            if raw is None:
+                raw = cache[key[2]] = orjson.dumps(recs[key[2]])
+            parts.append(raw)
+        buckets = self._bjson
+        if buckets is None or buckets[0] != self.fin:
+            buckets = self._bjson = (
+                self.fin,
+                orjson.dumps(self.fine.to_list()),
+                orjson.dumps(self.coarse.to_list()),
+            )
+        d = self.to_dict(records=False)
+        d["recs"] = orjson.Fragment(b"[" + b",".join(parts) + b"]")
+        d["f"] = orjson.Fragment(buckets[1])
+        d["c"] = orjson.Fragment(buckets[2])
+        return orjson.dumps(d)
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> WardStateValue:
+        return cls.from_dict(orjson.loads(raw))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> WardStateValue:
@@ -553,24 +615,43 @@ class WardStateValue:
 
     # -- finalisation ----------------------------------------------------------------------
 
-    def _advance(self, new_fin: int, config: CoreConfig) -> list[Output]:
+    def _advance(self, new_fin: int, out: list[Output]) -> None:
         """Move the final point forward (the watermark has moved): fold newly final time
-        into the buckets, emit 06:00 snapshots that became final, forget old records.
-
-        Bucket sums come from differences of the prefix integrals, so the cost is per
-        bucket crossed, not per record.
+        into the buckets, append 06:00 snapshots that became final to ``out``, forget old
+        records. Bucket sums come from differences of the prefix integrals, so the cost is
+        per bucket crossed, not per record. (Runs about every 5 min of a ward's event time:
+        kept lean.)
         """
         fin = self.fin
         wm = self.wm
         assert fin is not None
         assert wm is not None
-        self._refresh()
+        if self._dirty < len(self._keys):
+            self._refresh()
         fine, coarse = self.fine, self.coarse
         fine_from = new_fin - coarse.size
-        coarse_from = floor_to(wm - WINDOW_7D_S, coarse.size)
-        self._fold(coarse, fin if fin > coarse_from else coarse_from, new_fin)
-        self._fold(fine, fin if fin > fine_from else fine_from, new_fin)
-        out: list[Output] = []
+        coarse_from = wm - WINDOW_7D_S
+        coarse_from -= coarse_from % coarse.size
+        pn, bn = self._prefix(new_fin)
+        if new_fin - fin == fine.size and fin >= fine_from and fin >= coarse_from:
+            # the common step: one fine bucket (inside one coarse bucket) became final
+            dp = pn - self._base_p
+            db = bn - self._base_b
+            for buckets in (fine, coarse):
+                start = buckets.start
+                if start is None:
+                    if not dp and not db:
+                        continue
+                    buckets.start = start = fin - fin % buckets.size
+                i = 2 * ((fin - start) // buckets.size)
+                data = buckets.data
+                if i >= len(data):
+                    data.extend([0] * (i + 2 - len(data)))
+                data[i] += dp
+                data[i + 1] += db
+        else:
+            self._fold(coarse, fin if fin > coarse_from else coarse_from, new_fin)
+            self._fold(fine, fin if fin > fine_from else fine_from, new_fin)
         six = self._next_six
         if six is None or six[1] < fin:
             six = first_snapshot_at_or_after(fin)
@@ -581,12 +662,15 @@ class WardStateValue:
             six = first_snapshot_at_or_after(six[1] + 1)
         self._next_six = six
         n = bisect_left(self._times, new_fin)  # records before new_fin become final
-        self._base_p, self._base_b = self._prefix(new_fin)
+        self._base_p = pn
+        self._base_b = bn
         if n:
             self.base = self._levels[n - 1]
             recs = self._recs
+            cache = self._json
             for key in self._keys[:n]:
                 del recs[key[2]]
+                cache.pop(key[2], None)
             del self._keys[:n], self._times[:n], self._levels[:n]
             del self._cum_p[:n], self._cum_b[:n]
         self.fin = new_fin
@@ -601,9 +685,10 @@ class WardStateValue:
                 for eid in gone:
                     del self._xrecs[eid]
                 self._rebuild_cancels()
-        fine.trim_before(fine_from)
-        coarse.trim_before(coarse_from)
-        return out
+        if fine.start is not None and fine.start < fine_from:
+            fine.trim_before(fine_from)
+        if coarse.start is not None and coarse.start < coarse_from:
+            coarse.trim_before(coarse_from)
 
     def _fold(self, buckets: Buckets, a: int, b: int) -> None:
         """Add the step function's integrals over ``[a, b)`` (``a >= fin``) to ``buckets``.
@@ -734,8 +819,8 @@ class WardStateValue:
 
 def is_too_late(state: WardStateValue | None, event: Any, lateness_s: int) -> bool:
     """The event's effect lies before the final point of ``state`` (reason ``too_late``)."""
-    t = _secs(event.occurred_at)
-    eff = _secs(event.effective_time) if isinstance(event, CapacityChange) else t
+    t = epoch_seconds(event.occurred_at)
+    eff = epoch_seconds(event.effective_time) if event.type == "capacity" else t
     wm = state.wm if state is not None else None
     return eff < (t if wm is None or t > wm else wm) - lateness_s
 
@@ -752,9 +837,9 @@ def apply_in_place(
     if ward is not state._ward:
         state._sync_reference(ward)
     typ = event.type
-    t = int(event.occurred_at.timestamp())
+    t = epoch_seconds(event.occurred_at)
     if typ == "capacity":
-        eff = int(event.effective_time.timestamp())
+        eff = epoch_seconds(event.effective_time)
     elif typ == "ward_registered":  # reference data, handled by the wiring
         return []
     else:
@@ -850,7 +935,7 @@ def apply_in_place(
         if fin is None:
             state.fin = new_fin
         elif new_fin > fin:
-            out.extend(state._advance(new_fin, config))
+            state._advance(new_fin, out)
         changed = True
     if changed:
         state.version += 1

@@ -413,8 +413,11 @@ def test_round_trip_through_json(hours: int) -> None:
     config = CoreConfig()
     state = _busy_ward(hours, config)
     raw = orjson.dumps(state.to_dict())
-    back = WardStateValue.from_dict(orjson.loads(raw))
+    assert state.to_json() == raw  # the fast path writes the same bytes
+    assert state.to_json() == raw  # ... also from its caches
+    back = WardStateValue.from_json(raw)
     assert back == state
+    assert back.to_json() == raw
     ward = make_ward()
     assert message_dict(back, ward, region_code="01", target=0.85) == message_dict(
         state, ward, region_code="01", target=0.85
@@ -424,6 +427,7 @@ def test_round_trip_through_json(hours: int) -> None:
     run(more, state=state)
     run(more, state=back)
     assert back == state
+    assert back.to_json() == state.to_json() == orjson.dumps(state.to_dict())
 
 
 def test_state_stays_compact() -> None:

@@ -11,16 +11,21 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import hypothesis.strategies as st
+import orjson
 from hypothesis import HealthCheck, given, settings
+from pydantic import AwareDatetime, TypeAdapter
 
 from streams.core.config import WINDOW_1H_S, WINDOW_7D_S, WINDOW_24H_S, CoreConfig
 from streams.core.daily_snapshot import DailySnapshot
 from streams.core.outputs import Rejected
-from streams.core.ward_state import WardStateValue, message_dict, semantic_dict
+from streams.core.ward_state import WardStateValue, epoch_seconds, message_dict, semantic_dict
 from tests.streams.core.factories import (
     Oracle,
     admit,
@@ -40,7 +45,12 @@ from tests.streams.core.factories import (
 MIN = 60
 HOUR = 3600
 WINDOWS = (WINDOW_1H_S, WINDOW_24H_S, WINDOW_7D_S)
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CAPMON_CORE_EXAMPLES=2000 for a longer search than the default quick run.
+PROPERTY = settings(
+    max_examples=int(os.environ.get("CAPMON_CORE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # An event spec: (kind, time offset in s, a, b, flag); turned into events by _build.
 _kinds = st.sampled_from(
@@ -223,7 +233,33 @@ def test_a_restored_state_continues_identically(specs: list[tuple[Any, ...]], cu
     config = CoreConfig(lateness_s=HOUR)
     events = _build(specs)
     first, _ = run(events[:cut], config=config)
-    restored = WardStateValue.from_dict(first.to_dict())
+    first.to_json()  # warm the serialisation caches, which must follow every change
+    restored = WardStateValue.from_json(first.to_json())
     a, _ = run(events[cut:], config=config, state=first)
     b, _ = run(events[cut:], config=config, state=restored)
     assert a.to_dict() == b.to_dict()
+    assert a.to_json() == b.to_json() == orjson.dumps(b.to_dict())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    # hypothesis bounds wall-clock values naively; every value gets a tzinfo below
+    when=st.datetimes(
+        min_value=datetime(1971, 1, 1),  # noqa: DTZ001
+        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+    ),
+    offset_min=st.integers(-18 * 60 + 1, 18 * 60 - 1),
+    kind=st.sampled_from(["pydantic", "timezone", "utc", "zoneinfo"]),
+)
+def test_epoch_seconds_is_int_timestamp(when: datetime, offset_min: int, kind: str) -> None:
+    if kind == "pydantic":
+        sign = "+" if offset_min >= 0 else "-"
+        text = f"{when.isoformat()}{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
+        dt = TypeAdapter(AwareDatetime).validate_python(text)
+    elif kind == "timezone":
+        dt = when.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
+    elif kind == "utc":
+        dt = when.replace(tzinfo=UTC)
+    else:
+        dt = when.replace(tzinfo=ZoneInfo("Europe/Stockholm"))
+    assert epoch_seconds(dt) == int(dt.timestamp())
