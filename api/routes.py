@@ -102,6 +102,13 @@ class TargetsResponse(BaseModel):
     )
 
 
+class WhoAmI(BaseModel):
+    name: str
+    role: str = Field(description="national | region:<code> | referral | publisher:<hsa> | admin")
+    region_code: str | None = None
+    hospital_id: str | None = None
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -141,6 +148,23 @@ def _alert_visible(principal: Principal, alert: AlertEvent) -> bool:
     except InvalidScopeError:
         return principal.role.sees_everything
     return roles.may_see_alert(principal.role, alert_scope=scope, alert_region=alert.region_code)
+
+
+@router.get(
+    "/whoami",
+    response_model=WhoAmI,
+    responses=error_responses(401),
+    tags=["access"],
+    summary="The caller's token name and role (what the UI shows and offers)",
+)
+async def whoami(principal: CurrentPrincipal) -> WhoAmI:
+    role = principal.role
+    return WhoAmI(
+        name=principal.name,
+        role=str(role),
+        region_code=role.region_code,
+        hospital_id=role.hospital_id,
+    )
 
 
 # --- current state ---------------------------------------------------------------------------

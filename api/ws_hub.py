@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -101,6 +102,10 @@ class WsClient:
         self.buffer = LatestPerKeyBuffer(hub.queue_limit)
         self.wake = asyncio.Event()
         self.close_reason: str | None = None
+        # when the send in progress started (None: not sending); the hub's watchdog
+        # cancels a sender stuck past the send timeout (cheaper than a timeout per send)
+        self.sending_since: float | None = None
+        self.sender: asyncio.Task[None] | None = None
         self._control_seq = 0
 
     # called from the hub's change listener: must not await
@@ -125,7 +130,7 @@ class WsClient:
     async def run_sender(self) -> None:
         send = self.websocket.send
         pushed = self.hub.pushed
-        timeout = self.hub.send_timeout_s
+        clock = time.monotonic
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -136,12 +141,9 @@ class WsClient:
                 item = self.buffer.pop()
                 if item is None:
                     break
-                try:
-                    async with asyncio.timeout(timeout):
-                        await send({"type": "websocket.send", "text": item[1]})
-                except TimeoutError:
-                    self.close_reason = "send_timeout"
-                    return
+                self.sending_since = clock()
+                await send({"type": "websocket.send", "text": item[1]})
+                self.sending_since = None
                 pushed.inc()
 
 
@@ -172,6 +174,7 @@ class WsHub:
             tuple[str, tuple[str, ...]], tuple[tuple[int, ...], str, tuple[str, ...]]
         ] = {}
         self._snapshot_chars = 0
+        self._watchdog: asyncio.Task[None] | None = None
         self.superseded: Counter = metrics.ws_dropped_superseded
         self.pushed: Counter = metrics.ws_messages_pushed.labels("frame")
         live.add_listener(self.on_change)
@@ -271,6 +274,9 @@ class WsHub:
         self.clients.add(client)
         self.metrics.ws_clients.inc()
         sender = asyncio.create_task(client.run_sender(), name="ws-sender")
+        client.sender = sender
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.create_task(self._watch_sends(), name="ws-watchdog")
         receiver = asyncio.create_task(self._receive_loop(client), name="ws-receiver")
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -294,6 +300,19 @@ class WsHub:
                 await _close_quietly(websocket, CLOSE_SEND_TIMEOUT, "send timeout")
             elif sender.done() and not receiver.done():
                 await _close_quietly(websocket, 1011, "internal error")
+
+    async def _watch_sends(self) -> None:
+        """Cancel senders stuck in one send past the send timeout (a peer that stopped
+        reading but still acknowledges TCP); the protocol-level ping catches dead ones."""
+        interval = max(0.05, self.send_timeout_s / 4)
+        while self.clients:
+            await asyncio.sleep(interval)
+            deadline = time.monotonic() - self.send_timeout_s
+            for client in list(self.clients):
+                since = client.sending_since
+                if since is not None and since < deadline and client.sender is not None:
+                    client.close_reason = "send_timeout"
+                    client.sender.cancel()
 
     async def _authenticate(self, websocket: WebSocket) -> Principal | None:
         token = websocket.query_params.get("token")
@@ -362,6 +381,8 @@ class WsHub:
             self.unsubscribe(client, scopes)
 
     async def close_all(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         for client in list(self.clients):
             await _close_quietly(client.websocket, CLOSE_GOING_AWAY, "server shutting down")
 

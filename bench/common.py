@@ -274,7 +274,10 @@ def start_worker(
     ``CAPMON_`` prefix); its tables and log live under ``work_dir``, not the stack's data
     dir, so a run leaves nothing behind once that is removed."""
     env = capmon_env(settings, data_dir=work_dir, **dict(overrides or {}))
-    return CapmonProcess(["worker", "--loglevel", "warn"], env, work_dir / f"{name}.log").start()
+    # info: faust's start-up and rebalances show in the log tail of an error
+    # (BENCH_WORKER_LOGLEVEL=warn for quieter logs)
+    loglevel = os.environ.get("BENCH_WORKER_LOGLEVEL", "info")
+    return CapmonProcess(["worker", "--loglevel", loglevel], env, work_dir / f"{name}.log").start()
 
 
 @contextlib.contextmanager

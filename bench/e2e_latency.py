@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import math
 import multiprocessing
 import multiprocessing.synchronize
 import random
@@ -87,44 +88,50 @@ BASELINE = "produce -> bare aiokafka consumer p99 (same client process)"
 
 
 # -- the receiving client (its own process) ---------------------------------------------------
+#
+# It appends what it receives to a file, one record a line, flushed every 0.2 s, so the
+# benchmark can read the receipts while it runs (to wait for a run to drain, and to judge
+# a rate before choosing the next one):
+#   W <ward> <as_of> <received>              a ward-state update on the WebSocket
+#   K <ward> <at> <received> <events>        an events message, by its first event
+#   S <ward> <as_of> <received> <written>    a ward-state record on Kafka (worker's stage)
 
 
 @dataclass
-class Progress:
+class Signals:
     """Shared with the receiver process."""
 
-    ready: multiprocessing.synchronize.Event
+    ready: multiprocessing.synchronize.Event  # every subscribed scope's snapshot is in
     stop: multiprocessing.synchronize.Event
-    last_update: Any  # multiprocessing.Value("d"): wall time of the latest ward-state update
-    wards_seen: Any  # multiprocessing.Value("i"): distinct wards with a ward state
 
 
 def _epoch(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
 
 
+def _append(path: Path, lines: list[str]) -> None:
+    with path.open("a") as handle:
+        handle.write("".join(lines))
+
+
 async def _receive(
     url: str,
     scopes: list[str],
     bootstrap: str,
-    events_topic: str,
-    ward_state_topic: str,
-    progress: Progress,
+    topics: tuple[str, str],
+    signals: Signals,
     out: Path,
 ) -> None:
     from websockets.asyncio.client import connect
 
-    ws_records: list[tuple[str, int, float]] = []
-    kafka_records: list[tuple[str, int, float, int]] = []
-    # ward-state topic: (ward, as_of, received, written by the worker)
-    worker_records: list[tuple[str, int, float, float]] = []
-    seen: set[str] = set()
+    events_topic, ward_state_topic = topics
+    pending: list[str] = []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     await consumer._client.force_metadata_update()
     partitions = [
         TopicPartition(topic, p)
-        for topic in (events_topic, ward_state_topic)
+        for topic in topics
         for p in sorted(consumer.partitions_for_topic(topic) or ())
     ]
     consumer.assign(partitions)
@@ -140,27 +147,32 @@ async def _receive(
                 for record in records:
                     value = orjson.loads(record.value)
                     if tp.topic == ward_state_topic:
-                        worker_records.append(
-                            (
-                                value["ward_id"],
-                                _epoch(value["as_of"]),
-                                now,
-                                record.timestamp / 1000,
-                            )
+                        pending.append(
+                            f"S {value['ward_id']} {_epoch(value['as_of'])} {now:.6f} "
+                            f"{record.timestamp / 1000:.3f}\n"
                         )
-                        continue
-                    events = value.get("events", [value])
-                    first = events[0]
-                    kafka_records.append(
-                        (first["ward_id"], _epoch(first["occurred_at"]), now, len(events))
-                    )
+                    elif tp.topic == events_topic:
+                        events = value.get("events", [value])
+                        first = events[0]
+                        pending.append(
+                            f"K {first['ward_id']} {_epoch(first['occurred_at'])} {now:.6f} "
+                            f"{len(events)}\n"
+                        )
+
+    async def flush() -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            if pending:
+                lines = pending[:]
+                pending.clear()
+                _append(out, lines)
 
     async with connect(url, max_size=None, ping_interval=None) as ws:
         await ws.send(orjson.dumps({"op": "subscribe", "scopes": scopes}).decode())
         snapshots = 0
-        kafka_task = asyncio.create_task(read_kafka())
+        tasks = [asyncio.create_task(read_kafka()), asyncio.create_task(flush())]
         try:
-            while not progress.stop.is_set():
+            while not signals.stop.is_set():
                 try:
                     frame = await asyncio.wait_for(ws.recv(), timeout=0.2)
                 except TimeoutError:
@@ -171,29 +183,24 @@ async def _receive(
                 if kind == "update":
                     data = message["data"]
                     if data.get("kind") == "ward_state":
-                        ward_id = data["ward_id"]
-                        ws_records.append((ward_id, _epoch(data["as_of"]), now))
-                        if ward_id not in seen:
-                            seen.add(ward_id)
-                            progress.wards_seen.value = len(seen)
-                        progress.last_update.value = now
+                        pending.append(f"W {data['ward_id']} {_epoch(data['as_of'])} {now:.6f}\n")
                 elif kind == "snapshot":
                     snapshots += 1
                     for item in message["items"]:
                         if item.get("kind") == "ward_state":
-                            seen.add(item["ward_id"])
-                    progress.wards_seen.value = len(seen)
+                            pending.append(f"W {item['ward_id']} {_epoch(item['as_of'])} {now}\n")
                     if snapshots >= len(scopes):
-                        progress.ready.set()
+                        signals.ready.set()
                 elif kind == "error":
                     raise RuntimeError(f"WebSocket error: {message}")
         finally:
-            kafka_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await kafka_task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await consumer.stop()
-    records = {"ws": ws_records, "kafka": kafka_records, "worker": worker_records}
-    await asyncio.to_thread(out.write_bytes, orjson.dumps(records))
+            _append(out, pending)
 
 
 def receiver_main(
@@ -201,13 +208,46 @@ def receiver_main(
     scopes: list[str],
     bootstrap: str,
     topics: tuple[str, str],
-    progress: Progress,
+    signals: Signals,
     out: str,
 ) -> None:
-    events_topic, ward_state_topic = topics
-    asyncio.run(
-        _receive(url, scopes, bootstrap, events_topic, ward_state_topic, progress, Path(out))
-    )
+    asyncio.run(_receive(url, scopes, bootstrap, topics, signals, Path(out)))
+
+
+class Receipts:
+    """The receiver's file, read incrementally by the benchmark."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.ws: list[tuple[str, int, float]] = []
+        self.kafka: list[tuple[str, int, float, int]] = []
+        self.worker_received: list[tuple[str, int, float]] = []
+        self.worker_written: list[tuple[str, int, float]] = []
+        self.newest: dict[str, int] = {}  # per ward, the newest as_of on the WebSocket
+
+    def refresh(self) -> None:
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        end = chunk.rfind(b"\n") + 1  # a line being written stays for next time
+        self.offset += end
+        for raw in chunk[:end].decode().splitlines():
+            kind, ward, at, received, *rest = raw.split()
+            if kind == "W":
+                as_of = int(at)
+                self.ws.append((ward, as_of, float(received)))
+                if as_of > self.newest.get(ward, 0):
+                    self.newest[ward] = as_of
+            elif kind == "K":
+                self.kafka.append((ward, int(at), float(received), int(rest[0])))
+            elif kind == "S":
+                self.worker_received.append((ward, int(at), float(received)))
+                self.worker_written.append((ward, int(at), float(rest[0])))
+
+    def covers(self, last_at: dict[str, int]) -> bool:
+        """Every ward has been seen on the WebSocket as of its given time or later."""
+        return all(self.newest.get(ward, 0) >= at for ward, at in last_at.items())
 
 
 # -- the load ---------------------------------------------------------------------------------
@@ -392,6 +432,7 @@ def create_token(settings: Settings, db_url: str) -> str:
 class Phase:
     rate: float
     sent: Sent
+    drained: bool = True
     latencies: list[float] = field(default_factory=list)
     missing: int = 0
     baseline: list[float] = field(default_factory=list)
@@ -400,11 +441,19 @@ class Phase:
     worker_written: list[float] = field(default_factory=list)
     worker_received: list[float] = field(default_factory=list)
 
+    def measure(self, receipts: Receipts) -> None:
+        events = self.sent.events
+        self.latencies, self.missing = ws_latencies(events, receipts.ws)
+        self.baseline = kafka_latencies(events, receipts.kafka)
+        self.worker_written, _ = ws_latencies(events, receipts.worker_written)
+        self.worker_received, _ = ws_latencies(events, receipts.worker_received)
+
     @property
     def p99(self) -> float | None:
         return percentile(self.latencies, 99)
 
     def passes(self) -> bool:
+        """p99 under a second, every event seen, and the producer kept the rate."""
         p99 = self.p99
         return (
             p99 is not None
@@ -412,6 +461,96 @@ class Phase:
             and self.missing == 0
             and self.sent.rate >= 0.9 * self.rate
         )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "rate_target": self.rate,
+            "rate_sent": round(self.sent.rate, 1),
+            "events": len(self.sent.events),
+            "messages": self.sent.messages,
+            "received": len(self.latencies),
+            "missing": self.missing,
+            "drained": self.drained,
+            **summary(self.latencies),
+            "baseline": summary(self.baseline),
+            "to_ward_state_written": summary(self.worker_written),
+            "to_ward_state_consumed": summary(self.worker_received),
+        }
+
+
+@dataclass
+class Bench:
+    """Everything one timed run needs."""
+
+    producer: AIOKafkaProducer
+    topic: str
+    load: Load
+    receipts: Receipts
+    args: argparse.Namespace
+    processes: tuple[CapmonProcess, ...]
+
+    def check_alive(self) -> None:
+        for process in self.processes:
+            if not process.running:
+                raise RuntimeError(f"capmon {process.command[0]} exited")
+
+    async def phase(self, rate: float, seconds: float) -> Phase:
+        events = self.load.take(max(1, int(rate * seconds)))
+        last_at: dict[str, int] = {}
+        for ward, at, _ in events:
+            last_at[ward.ward_id] = at
+        say(f"{rate:,.0f} events/s for {seconds:.0f}s")
+        sent = await send_at_rate(self.producer, self.topic, events, rate, self.args.interval)
+        await self.producer.flush()
+        # Drained once every ward's last event is on the WebSocket (or after the cap).
+        deadline = time.monotonic() + self.args.drain
+        drained = False
+        while time.monotonic() < deadline:
+            self.check_alive()
+            await asyncio.to_thread(self.receipts.refresh)
+            if self.receipts.covers(last_at):
+                drained = True
+                break
+            await asyncio.sleep(0.2)
+        phase = Phase(rate, sent, drained)
+        phase.measure(self.receipts)
+        p99 = phase.p99
+        say(
+            f"{rate:,.0f} events/s: p99 "
+            + ("-" if p99 is None else f"{p99:,.0f} ms")
+            + f", {phase.missing} not seen{'' if drained else ' (not drained)'}"
+        )
+        return phase
+
+    async def search(self, fixed: list[Phase]) -> list[Phase]:
+        """The highest rate with p99 < 1 s: double from the highest passing fixed rate (or
+        halve from the lowest when none passes) until the answer changes side, then bisect
+        (geometrically) while steps remain."""
+        args = self.args
+        passing = [p.rate for p in fixed if p.passes()]
+        failing = [p.rate for p in fixed if not p.passes()]
+        low = max(passing) if passing else None
+        high = min((r for r in failing if low is None or r > low), default=None)
+        tried: list[Phase] = []
+        for _ in range(args.search_steps):
+            if high is None:
+                assert low is not None
+                rate = low * 2
+            elif low is None:
+                rate = high / 2
+            else:
+                if high / low < 1.25:
+                    break
+                rate = math.sqrt(low * high)
+            if not args.min_rate <= rate <= args.max_rate:
+                break
+            phase = await self.phase(round(rate), args.search_seconds)
+            tried.append(phase)
+            if phase.passes():
+                low = phase.rate
+            else:
+                high = phase.rate
+        return tried
 
 
 async def run(
@@ -421,6 +560,7 @@ async def run(
     settings = bench_settings()
     bootstrap = settings.kafka_bootstrap_servers
     events_topic = settings.topic(settings.topic_events)
+    ward_state_topic = settings.topic(settings.topic_ward_state)
     db_url = with_database(database_url(settings), BENCH_DATABASE)
     ensure_database(db_url)
     port = free_port()
@@ -429,15 +569,14 @@ async def run(
         "worker_future_tolerance_s": FUTURE_TOLERANCE_S,
     }
     ctx = multiprocessing.get_context("spawn")
-    progress = Progress(ctx.Event(), ctx.Event(), ctx.Value("d", 0.0), ctx.Value("i", 0))
-    load = Load(reference)
+    signals = Signals(ctx.Event(), ctx.Event())
     fixed: list[Phase] = []
     search: list[Phase] = []
+    out = Path(tempfile.mkstemp(prefix="capmon-e2e-", suffix=".txt")[1])
+    receipts = Receipts(out)
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(
-            bootstrap, [events_topic, settings.topic(settings.topic_ward_state)]
-        )
+        await wait_topics_ready(bootstrap, [events_topic, ward_state_topic])
         token = create_token(settings, db_url)
         with work_directory(keep=args.keep) as work_dir:
             worker = start_worker(
@@ -451,43 +590,46 @@ async def run(
             receiver: Any = None
             try:
                 await _wait_ready(port, api, within=args.timeout)
-                out = Path(tempfile.mkstemp(prefix="capmon-e2e-", suffix=".json")[1])
                 receiver = ctx.Process(
                     target=receiver_main,
                     args=(
                         f"ws://127.0.0.1:{port}/ws?token={token}",
                         [f"region:{code}" for code in sorted(reference.regions)],
                         bootstrap,
-                        (events_topic, settings.topic(settings.topic_ward_state)),
-                        progress,
+                        (events_topic, ward_state_topic),
+                        signals,
                         str(out),
                     ),
                     daemon=True,
                 )
                 receiver.start()
                 await wait_until(
-                    _event_is_set(progress.ready, receiver),
+                    _event_is_set(signals.ready, receiver),
                     within=args.timeout,
                     what="the WebSocket client's snapshots",
                 )
                 producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
                 await producer.start()
+                bench = Bench(
+                    producer, events_topic, Load(reference), receipts, args, (worker, api)
+                )
                 try:
                     say("warm-up: one census per ward until every ward is on the WebSocket")
-                    await send_at_rate(
-                        producer, events_topic, load.census_for_all(), 5000, args.interval
-                    )
+                    warm_up = bench.load.census_for_all()
+                    await send_at_rate(producer, events_topic, warm_up, 5000, args.interval)
+
+                    async def warm() -> bool:
+                        bench.check_alive()
+                        await asyncio.to_thread(receipts.refresh)
+                        return receipts.covers({w.ward_id: at for w, at, _ in warm_up})
+
                     await wait_until(
-                        _wards_seen(progress, len(reference.wards), worker, api),
-                        within=args.timeout,
-                        what="a ward state of every ward on the WebSocket",
+                        warm, within=args.timeout, what="every ward's state on the WebSocket"
                     )
                     for rate in args.rates:
-                        fixed.append(
-                            await _phase(producer, events_topic, load, rate, args, progress)
-                        )
+                        fixed.append(await bench.phase(rate, args.seconds))
                     if args.search:
-                        search = await _search(producer, events_topic, load, fixed, args, progress)
+                        search = await bench.search(fixed)
                 finally:
                     await producer.stop()
             except (TimeoutError, RuntimeError) as exc:
@@ -496,38 +638,18 @@ async def run(
                     f"\n--- api log ---\n{api.log_tail(20)}"
                 ) from exc
             finally:
-                progress.stop.set()
+                signals.stop.set()
                 if receiver is not None:
                     receiver.join(timeout=30)
                     if receiver.is_alive():
                         receiver.kill()
                 api.stop()
                 worker.stop()
-        records = await asyncio.to_thread(_read_records, out)
-        ws_records = [(str(w), int(a), float(t)) for w, a, t in records.get("ws", [])]
-        kafka_records = [
-            (str(w), int(a), float(t), int(n)) for w, a, t, n in records.get("kafka", [])
-        ]
-        worker_received = [(str(w), int(a), float(t)) for w, a, t, _ in records.get("worker", [])]
-        worker_written = [(str(w), int(a), float(t)) for w, a, _, t in records.get("worker", [])]
-        for phase in fixed + search:
-            phase.latencies, phase.missing = ws_latencies(phase.sent.events, ws_records)
-            phase.baseline = kafka_latencies(phase.sent.events, kafka_records)
-            phase.worker_received, _ = ws_latencies(phase.sent.events, worker_received)
-            phase.worker_written, _ = ws_latencies(phase.sent.events, worker_written)
         return fixed, search, settings, info
     finally:
+        await asyncio.to_thread(out.unlink, True)
         if not args.keep:
             await delete_prefix_topics(settings)
-
-
-def _read_records(path: Path) -> dict[str, Any]:
-    """What the receiver wrote (nothing when it could not finish); removes the file."""
-    try:
-        raw = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    return dict(orjson.loads(raw)) if raw else {}
 
 
 def _event_is_set(event: multiprocessing.synchronize.Event, process: Any) -> Any:
@@ -535,16 +657,6 @@ def _event_is_set(event: multiprocessing.synchronize.Event, process: Any) -> Any
         if not process.is_alive():
             raise RuntimeError("the WebSocket client exited")
         return event.is_set()
-
-    return check
-
-
-def _wards_seen(progress: Progress, wards: int, *processes: CapmonProcess) -> Any:
-    async def check() -> bool:
-        for process in processes:
-            if not process.running:
-                raise RuntimeError(f"capmon {process.command[0]} exited")
-        return int(progress.wards_seen.value) >= wards
 
     return check
 
@@ -562,58 +674,13 @@ async def _wait_ready(port: int, api: CapmonProcess, *, within: float) -> None:
         await wait_until(ready, within=within, what="the API's /readyz", every=0.25)
 
 
-async def _phase(
-    producer: AIOKafkaProducer,
-    topic: str,
-    load: Load,
-    rate: float,
-    args: argparse.Namespace,
-    progress: Progress,
-    seconds: float | None = None,
-) -> Phase:
-    duration = seconds if seconds is not None else args.seconds
-    events = load.take(int(rate * duration))
-    say(f"{rate:,.0f} events/s for {duration:.0f}s")
-    sent = await send_at_rate(producer, topic, events, rate, args.interval)
-    await producer.flush()
-    # Drained when no ward-state update has arrived for a second (or after the cap).
-    deadline = time.monotonic() + args.drain
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        if time.time() - float(progress.last_update.value) > 1.0:
-            break
-    return Phase(rate, sent)
-
-
-async def _search(
-    producer: AIOKafkaProducer,
-    topic: str,
-    load: Load,
-    fixed: list[Phase],
-    args: argparse.Namespace,
-    progress: Progress,
-) -> list[Phase]:
-    """Double the rate from the highest fixed rate until a run cannot keep up: the producer
-    falls behind its rate, or the pipeline does not drain within ``--drain`` (judged live;
-    p99 < 1 s is checked for every run afterwards, from the receipts)."""
-    tried: list[Phase] = []
-    rate = max(p.rate for p in fixed) * 2
-    while rate <= args.max_rate:
-        phase = await _phase(producer, topic, load, rate, args, progress, args.search_seconds)
-        tried.append(phase)
-        # Live check: sending kept up and the pipeline drained within the cap.
-        drained = time.time() - float(progress.last_update.value) > 1.0
-        if phase.sent.rate < 0.9 * rate or not drained:
-            break
-        rate *= 2
-    return tried
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.e2e_latency", description=__doc__)
     parser.add_argument("--rates", default="100,1000,5000")
     parser.add_argument("--seconds", type=float, default=10.0, help="per fixed rate")
     parser.add_argument("--search-seconds", type=float, default=6.0)
+    parser.add_argument("--search-steps", type=int, default=4)
+    parser.add_argument("--min-rate", type=float, default=10)
     parser.add_argument("--max-rate", type=float, default=80_000)
     parser.add_argument(
         "--publish-interval-ms", type=float, default=100.0, help="each hospital's batch interval"
@@ -647,26 +714,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 1
     for phase in fixed:
-        baseline = percentile(phase.baseline, 99)
         result(
             f"e2e_latency_{phase.rate:.0f}_eps",
             phase.p99,
             "ms",
             BASELINE,
-            baseline,
-            {
-                "rate_target": phase.rate,
-                "rate_sent": round(phase.sent.rate, 1),
-                "events": len(phase.sent.events),
-                "messages": phase.sent.messages,
-                "received": len(phase.latencies),
-                "missing": phase.missing,
-                **summary(phase.latencies),
-                "baseline": summary(phase.baseline),
-                "to_ward_state_written": summary(phase.worker_written),
-                "to_ward_state_consumed": summary(phase.worker_received),
-                **info,
-            },
+            percentile(phase.baseline, 99),
+            phase.summary() | info,
             settings=settings,
         )
     if args.search:
@@ -685,12 +739,14 @@ def main(argv: list[str] | None = None) -> int:
                         "rate_sent": round(p.sent.rate, 1),
                         "p99_ms": None if p.p99 is None else round(p.p99, 1),
                         "missing": p.missing,
+                        "drained": p.drained,
                         "passes": p.passes(),
                     }
                     for p in phases
                 ],
-                "note": "doubling from the highest fixed rate; the answer lies between the "
-                "highest passing and the next tried rate",
+                "note": "doubling from the highest passing fixed rate (halving from the "
+                "lowest when none passes), then bisecting geometrically; the limit lies "
+                "between the highest passing and the next higher rate tried",
             },
             settings=settings,
         )

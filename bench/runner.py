@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from capmon.settings import REPO_ROOT, Settings, get_settings
 
@@ -233,19 +236,23 @@ def run_script(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
-    """SIGTERM the script's whole session (it may have started workers), then SIGKILL."""
-    import signal
-
-    for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """Stop a script that ran out of time and everything it started: its workers and
+    APIs run in sessions of their own, so they are found as descendants, not by group.
+    SIGTERM first (a worker then leaves its consumer group cleanly), SIGKILL after 30 s."""
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.terminate()
+    _, alive = psutil.wait_procs(family, timeout=30)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(alive, timeout=10)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
 
 
 # -- the results files ------------------------------------------------------------------------
@@ -474,6 +481,10 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
+    if any(run.status.startswith("timed out") for run in runs):
+        # a killed script could not delete its topics
+        deleted = asyncio.run(_cleanup(settings))
+        print(f"bench: deleted {len(deleted)} topics left by killed scripts", file=sys.stderr)
     shown = [run for run in runs if not run.status.startswith("skipped")] or runs
     latest, table = write_results(shown, args.results, started=started, loads=loads)
     print(table.read_text())

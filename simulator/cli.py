@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burn-in", type=parse_duration, default=10 * DAY)
     p.add_argument("--pregenerate", action="store_true", help="generate first, then send")
     p.add_argument("--linger-ms", type=int, default=20)
+    p.add_argument("--producers", type=int, default=2, help="Kafka producers (requests in flight)")
     p.add_argument("--compression", choices=("none", "gzip", "lz4", "zstd", "snappy"))
     p.add_argument("--allow-future", action="store_true", help="let simulated time pass now")
     p.add_argument("--reference", type=Path, help="reference data directory")
@@ -114,7 +115,11 @@ def _sink(args: argparse.Namespace, settings: Settings) -> Sink:
     if args.target == "kafka":
         compression = None if args.compression in (None, "none") else args.compression
         return KafkaSink(
-            settings, topic=args.topic, linger_ms=args.linger_ms, compression=compression
+            settings,
+            topic=args.topic,
+            linger_ms=args.linger_ms,
+            compression=compression,
+            producers=args.producers,
         )
     if args.target == "http":
         url = args.url or f"http://{settings.api_host}:{settings.api_port}/api/v1/events"

@@ -172,7 +172,6 @@ _COUNTS = itemgetter(
     "pending_admissions",
     "expected_discharges_24h",
 )
-_OPTIONAL_COUNTS = ("physical_beds", "surge_beds_24h", "surge_beds_72h")
 _MEASURES = itemgetter(
     "occupancy",
     "free_after_pending",
@@ -202,7 +201,9 @@ def _measured(counts: dict[str, Any], measures: dict[str, Any]) -> Row:
     occupancy, free_after_pending, overcrowded_100, outlying_100, w1, w24, w7 = _MEASURES(measures)
     return (
         *_COUNTS(counts),
-        *(counts.get(key) for key in _OPTIONAL_COUNTS),
+        counts.get("physical_beds"),
+        counts.get("surge_beds_24h"),
+        counts.get("surge_beds_72h"),
         occupancy,
         free_after_pending,
         overcrowded_100,

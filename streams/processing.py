@@ -285,7 +285,7 @@ class WardProcessor(_Shared):
         if state is None:
             raw = store.get(ward.ward_id.encode())
             if raw is not None:
-                state = WardStateValue.from_dict(orjson.loads(raw))
+                state = WardStateValue.from_json(raw)
             else:
                 state = WardStateValue.new(ward, self.config)
             self._states[ward.ward_id] = state
@@ -297,7 +297,7 @@ class WardProcessor(_Shared):
             raw = store.get(ward_id.encode())
             if raw is None:
                 return None
-            state = self._states[ward_id] = WardStateValue.from_dict(orjson.loads(raw))
+            state = self._states[ward_id] = WardStateValue.from_json(raw)
         return state
 
     def _hospital(self, hospital_id: str, ward_store: StateStore, store: StateStore) -> _Hospital:
@@ -516,7 +516,7 @@ class WardProcessor(_Shared):
             target = self.ward_target(ward)
             vector = state.vector(target)
             key = ward_id.encode()
-            ward_store.put(partition, key, _dumps(state.to_dict()), out)
+            ward_store.put(partition, key, state.to_json(), out)
             if state.wm is None:
                 continue
             msg = message_dict(

@@ -38,6 +38,7 @@ async def serve(
         ws_ping_interval=ping_interval,
         ws_ping_timeout=ping_timeout,
         lifespan="on",
+        ws_per_message_deflate=False,  # as `capmon api` runs
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

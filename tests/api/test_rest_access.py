@@ -57,6 +57,7 @@ MATRIX: list[tuple[str, str, object, set[str]]] = [
     ("GET", "/api/v1/reference/hospitals", None, set(ROLES)),
     ("GET", "/api/v1/reference/wards?region=09", None, set(ROLES)),
     ("GET", "/api/v1/targets", None, set(ROLES)),
+    ("GET", "/api/v1/whoami", None, set(ROLES)),
     ("POST", "/api/v1/events", _census(WARD_01), {ADM, PUB}),
     # webhooks need the database (503 here) but the role check comes first
     ("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/h", "region_code": "01"}, {ADM, R01}),
@@ -124,6 +125,16 @@ async def test_no_token_is_401_with_a_clear_body(
 async def test_token_in_query_string_works_for_pages(client: httpx.AsyncClient) -> None:
     response = await client.get(f"/api/v1/reference/regions?token={ROLE_TOKENS[NAT]}")
     assert response.status_code == 200
+
+
+async def test_whoami(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/whoami", headers=auth(R01))).json()
+    assert body == {
+        "name": "region:01",
+        "role": "region:01",
+        "region_code": "01",
+        "hospital_id": None,
+    }
 
 
 async def test_region_role_sees_other_regions_only_in_aggregate(

@@ -6,6 +6,7 @@ import httpx
 import orjson
 
 from api.services import Services
+from capmon.settings import REPO_ROOT
 from schemas.messages import AlertState
 from tests.api import factories as f
 from tests.api.conftest import RecordingPublisher, auth
@@ -132,3 +133,18 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "capmon_ws_clients" in metrics.text
+
+
+async def test_ui_pages_are_served_from_the_ui_directory(client: httpx.AsyncClient) -> None:
+    for path, name in (
+        ("/", "index.html"),
+        ("/region/01", "region.html"),
+        ("/search", "search.html"),
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.text == (REPO_ROOT / "ui" / name).read_text(encoding="utf-8")
+    script = await client.get("/ui/js/api.js")
+    assert script.status_code == 200
+    assert (await client.get("/ui/nothing-here.js")).status_code == 404
