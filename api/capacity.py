@@ -12,7 +12,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 
 from api.live_state import LiveState, WardRecord
@@ -54,9 +56,12 @@ class CapacityQuery:
     limit: int = 100
 
 
-def search_free_capacity(
+def free_capacity_rows(
     live: LiveState, reference: ReferenceData, query: CapacityQuery, now: datetime
-) -> FreeCapacityResponse:
+) -> list[dict[str, Any]]:
+    """The rows of the answer as plain dicts, in ``FreeCapacityRow``'s shape and order
+    (the route serializes them with orjson directly: this is the referral systems' hot
+    path)."""
     specialty = query.specialty.casefold() if query.specialty else None
     region, hospital, care_type = query.region, query.hospital, query.care_type
     min_free = query.min_free
@@ -78,27 +83,48 @@ def search_free_capacity(
     best = heapq.nsmallest(query.limit, hits, key=lambda hit: (hit[0], hit[1], hit[2]))
     ref_wards = reference.wards
     hospitals = reference.hospitals
-    rows: list[FreeCapacityRow] = []
+    rows: list[dict[str, Any]] = []
     for _neg_free, age, ward_id, record in best:
         ward = record.state
+        counts = ward.counts
         ref_ward = ref_wards.get(ward_id)
         hospital_ref = hospitals.get(ward.hospital_id)
         rows.append(
-            FreeCapacityRow.model_construct(
-                ward_id=ward_id,
-                ward_name=ref_ward.name if ref_ward is not None else ward_id,
-                hospital_id=ward.hospital_id,
-                hospital_name=hospital_ref.name if hospital_ref is not None else ward.hospital_id,
-                region_code=ward.region_code,
-                care_type=ward.care_type,
-                specialty=ward.specialty,
-                available_beds=ward.counts.available_beds,
-                occupied=ward.counts.occupied,
-                free_beds=ward.counts.free_beds,
-                free_after_pending=ward.measures.free_after_pending,
-                as_of=ward.as_of,
-                age_s=round(age, 3),
-                stale=record.stale or age > record.expected_interval_s,
-            )
+            {
+                "ward_id": ward_id,
+                "ward_name": ref_ward.name if ref_ward is not None else ward_id,
+                "hospital_id": ward.hospital_id,
+                "hospital_name": (
+                    hospital_ref.name if hospital_ref is not None else ward.hospital_id
+                ),
+                "region_code": ward.region_code,
+                "care_type": ward.care_type,
+                "specialty": ward.specialty,
+                "available_beds": counts.available_beds,
+                "occupied": counts.occupied,
+                "free_beds": counts.free_beds,
+                "free_after_pending": ward.measures.free_after_pending,
+                "as_of": ward.as_of,
+                "age_s": round(age, 3),
+                "stale": record.stale or age > record.expected_interval_s,
+            }
         )
-    return FreeCapacityResponse.model_construct(as_of=now, rows=rows)
+    return rows
+
+
+def free_capacity_json(
+    live: LiveState, reference: ReferenceData, query: CapacityQuery, now: datetime
+) -> bytes:
+    """The answer serialized as ``FreeCapacityResponse`` JSON (same text as pydantic's)."""
+    rows = free_capacity_rows(live, reference, query, now)
+    return orjson.dumps({"as_of": now, "rows": rows}, option=orjson.OPT_UTC_Z)
+
+
+def search_free_capacity(
+    live: LiveState, reference: ReferenceData, query: CapacityQuery, now: datetime
+) -> FreeCapacityResponse:
+    """The answer as a typed model (for Python callers)."""
+    rows = free_capacity_rows(live, reference, query, now)
+    return FreeCapacityResponse(
+        as_of=now, rows=[FreeCapacityRow.model_validate(row) for row in rows]
+    )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api import roles
 from api.auth import CurrentPrincipal, requires
-from api.capacity import CapacityQuery, FreeCapacityResponse, search_free_capacity
+from api.capacity import CapacityQuery, FreeCapacityResponse, free_capacity_json
 from api.errors import ApiError, error_responses
 from api.history import (
     AlertView,
@@ -272,10 +272,10 @@ async def free_capacity(
         max_staleness_s=params.max_staleness_s,
         limit=params.limit,
     )
-    answer = search_free_capacity(services.live, services.reference, query, services.clock())
-    # Serialized here, once: the hot path of referral systems skips FastAPI's re-validation
-    # of a response built from already-validated state.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    # Serialized here with orjson: the hot path of referral systems skips FastAPI's
+    # validation of a response built from already-validated state.
+    body = free_capacity_json(services.live, services.reference, query, services.clock())
+    return Response(body, media_type="application/json")
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -152,6 +152,17 @@ def result(
     return line
 
 
+def error_extra(exc: BaseException) -> dict[str, str]:
+    """What a failed figure says in ``extra``: the error, and the end of any log tail the
+    message carries (after a ``--- ... log ---`` line)."""
+    text = f"{type(exc).__name__}: {exc}"
+    head, sep, tail = text.partition("\n--- ")
+    out = {"error": head[:500]}
+    if sep:
+        out["log_tail"] = (sep + tail)[-1500:].lstrip("\n")
+    return out
+
+
 def say(text: str) -> None:
     """Progress on stderr: stdout carries only the result lines."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)

@@ -68,6 +68,7 @@ from bench.common import (
     capmon_env,
     database_url,
     delete_prefix_topics,
+    error_extra,
     percentile,
     result,
     say,
@@ -710,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ms",
                 BASELINE,
                 None,
-                {"error": str(exc)[-2000:]},
+                error_extra(exc),
             )
         return 1
     for phase in fixed:

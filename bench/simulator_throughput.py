@@ -13,7 +13,7 @@ Rounds alternate and the best of each is kept, because a shared machine drifts.
 Prints one JSON line: {"name", "value", "unit", "baseline", "baseline_value", "ratio",
 "machine", ...}. Needs a running Kafka (``capmon stack up``, or ``--bootstrap``).
 
-    python bench/simulator_throughput.py --bootstrap 127.0.0.1:19092 --days 2
+    python -m bench.simulator_throughput --bootstrap 127.0.0.1:19092 --days 1
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ async def simulator_round(
         stats = await publish_pregenerated(chunks, out, batch_size=args.batch_size)
     finally:
         await out.stop()
-    return stats.events / stats.publish_s
+    return stats.publish_events_per_s
 
 
 async def raw_round(
@@ -130,8 +130,8 @@ async def raw_batch_round(
     await out.start()
     try:
         started = time.perf_counter()
-        for i in range(0, len(messages), 40):  # about the messages of a 2,000-event slice
-            await out.send(messages[i : i + 40])
+        for i in range(0, len(messages), 20):  # about the messages of a 1,000-event slice
+            await out.send(messages[i : i + 20])
             await asyncio.sleep(0)
         await out.flush()
         spent = time.perf_counter() - started
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bootstrap", default=settings.kafka_bootstrap_servers)
-    p.add_argument("--days", type=float, default=2.0, help="simulated days of the whole country")
+    p.add_argument("--days", type=float, default=1.0, help="simulated days of the whole country")
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--partitions", type=int, default=settings.topic_partitions)
     p.add_argument("--linger-ms", type=int, default=20)

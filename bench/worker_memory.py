@@ -32,6 +32,7 @@ from bench._events import generate
 from bench.common import (
     bench_settings,
     delete_prefix_topics,
+    error_extra,
     produce,
     read_topic,
     result,
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             except Exception as exc:
                 failures += 1
-                result(name, None, "MB", None, None, {"error": str(exc)[-2000:]})
+                result(name, None, "MB", None, None, error_extra(exc))
                 continue
         rss_mb = measured["rss"] / MB
         if previous is None:

@@ -40,6 +40,7 @@ from bench.common import (
     bench_settings,
     delete_prefix_topics,
     end_offsets,
+    error_extra,
     produce,
     read_topic,
     result,
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         except Exception as exc:
             failures += 1
-            result(name, None, "s", None, None, {"error": str(exc)[-2000:]}, settings=settings)
+            result(name, None, "s", None, None, error_extra(exc), settings=settings)
             continue
         if not measured["restored"]:
             failures += 1

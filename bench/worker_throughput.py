@@ -44,6 +44,7 @@ from bench.common import (
     bench_settings,
     delete_prefix_topics,
     end_offsets,
+    error_extra,
     produce,
     read_topic,
     result,
@@ -158,6 +159,7 @@ async def run_size(
     within: float,
     profile_dir: Path | None,
     keep: bool,
+    worker_settings: dict[str, str],
 ) -> dict[str, Any]:
     settings = bench_settings()
     bootstrap = settings.kafka_bootstrap_servers
@@ -175,6 +177,8 @@ async def run_size(
     ]
     events = sum(m.events for m in messages)
     extra: dict[str, Any] = {"events_per_message": per_message, "events": events}
+    if worker_settings:
+        extra["worker_settings"] = worker_settings
     try:
         await ensure_topics(settings)
         await wait_topics_ready(bootstrap, [events_topic, *outputs])
@@ -197,7 +201,7 @@ async def run_size(
         say(f"{per_message}/msg: baseline {baseline:,.0f} events/s; starting the worker")
 
         with work_directory(keep=keep) as work_dir:
-            worker = start_worker(settings, work_dir)
+            worker = start_worker(settings, work_dir, overrides=worker_settings)
             profile = profile_dir / f"worker-{per_message}-per-message.raw" if profile_dir else None
             try:
                 with Profiler(worker.pid, profile) if profile else contextlib.nullcontext():
@@ -273,6 +277,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ceiling-events", type=int, default=50_000)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
     parser.add_argument("--keep", action="store_true", help="keep topics and worker files")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a worker setting for this run, e.g. worker_round_max_wait_s=0.5 (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     return parser.parse_args(argv)
 
@@ -307,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
                     baseline_rounds=args.baseline_rounds,
                     within=args.timeout,
                     profile_dir=args.profile,
+                    worker_settings=dict(item.split("=", 1) for item in args.set),
                     keep=args.keep,
                 )
             )
         except Exception as exc:
             failures += 1
-            result(name, None, "events/s", BASELINE, None, {"error": str(exc)[-2000:]})
+            result(name, None, "events/s", BASELINE, None, error_extra(exc))
             continue
         extra = measured["extra"]
         extra["in_process_ceiling"] = in_process_ceiling(reference, messages, args.ceiling_events)

@@ -49,6 +49,7 @@ from simulator.publish import (
 )
 from simulator.scenarios import SCENARIOS, ScenarioOptions
 from streams.core.config import CoreConfig
+from streams.topics import ensure_topics
 
 TOKEN_ENV = "CAPMON_SIMULATOR_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
@@ -207,8 +208,11 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-    await sink.start()
     try:
+        if isinstance(sink, KafkaSink) and args.topic is None:
+            # Idempotent; with the partition counts the worker's tables expect.
+            await ensure_topics(settings)
+        await sink.start()
         if args.pregenerate:
             if end is None:
                 raise SystemExit("capmon simulate: --pregenerate needs --duration")

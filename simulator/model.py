@@ -37,14 +37,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from schemas.reference import Hospital, ReferenceData, Ward
+from schemas.reference import ReferenceData, Ward
 from schemas.types import CareType, PreparednessLevel
 from simulator import payloads, profiles
 from simulator.bad_input import BadInputInjector
 from simulator.clock import DAY, HOUR, LocalCalendar, to_epoch
 from simulator.emission import Emission, Payload
-from simulator.ids import EventIds, letters_tag
-from simulator.profiles import CareProfile
+from simulator.entities import HospitalSim, Patient, WardSim, plausible
+from simulator.ids import EventIds
 from simulator.scenarios import Scenario, ScenarioOptions, get_scenario
 
 # Kinds of scheduled happenings (ints: they sit in millions of heap tuples).
@@ -76,108 +76,6 @@ _DISCHARGE_CUM = tuple(itertools.accumulate(profiles.DISCHARGE_BY_HOUR))
 _ICU_DISCHARGE_CUM = tuple(itertools.accumulate(profiles.ICU_DISCHARGE_BY_HOUR))
 
 _HOSTING_CARE = frozenset({CareType.SOMATIC_ACUTE, CareType.SOMATIC_PLANNED})
-_SURGICAL_HINTS = ("surg", "orthop", "trauma", "kirurg", "ortop")
-
-
-class Patient:
-    __slots__ = ("discharge_ts", "home", "motivated", "planned", "ref", "token", "ward")
-
-    def __init__(self, ref: str, home: WardSim, ward: WardSim, planned: bool) -> None:
-        self.ref = ref
-        self.home = home  # the responsible ward
-        self.ward = ward  # the caring ward
-        self.planned = planned
-        self.motivated = False  # elsewhere for a medical reason: not outlying
-        self.discharge_ts = 0
-        self.token = 0  # bumped when the scheduled end of stay is replaced
-
-    @property
-    def outlying(self) -> bool:
-        return self.home is not self.ward and not self.motivated
-
-
-class HospitalSim:
-    __slots__ = ("emergency", "hospital_id", "name", "region_code", "silent_from", "source", "tag")
-
-    def __init__(self, hospital: Hospital, index: int) -> None:
-        self.hospital_id = hospital.hospital_id
-        self.name = hospital.name
-        self.region_code = hospital.region_code
-        self.emergency = hospital.emergency
-        self.source = profiles.source_name(hospital.region_code, hospital.name)
-        self.tag = letters_tag(index)
-        self.silent_from: int | None = None
-
-
-class WardSim:
-    __slots__ = (
-        "available",
-        "baseline",
-        "care_type",
-        "census_mod",
-        "elsewhere",
-        "extra_surge",
-        "hospital",
-        "last_emit_ts",
-        "night_close_k",
-        "night_closed",
-        "outlying_hosted",
-        "patients",
-        "pending_planned",
-        "pending_unplanned",
-        "phantom",
-        "phase",
-        "physical",
-        "planned_per_weekday",
-        "profile",
-        "season_closed",
-        "season_target",
-        "siblings",
-        "surge_open",
-        "surgical",
-        "unplanned_per_day",
-        "ward_id",
-    )
-
-    def __init__(self, ward: Ward, hospital: HospitalSim) -> None:
-        self.ward_id = ward.ward_id
-        self.hospital = hospital
-        self.care_type = CareType(ward.care_type)
-        self.profile: CareProfile = profiles.CARE_PROFILES[self.care_type]
-        self.surgical = any(h in ward.specialty.lower() for h in _SURGICAL_HINTS)
-        self.physical = ward.physical_beds
-        self.baseline = ward.typical_available_beds
-        self.available = ward.typical_available_beds
-        self.extra_surge = max(1, ward.physical_beds // 10)  # beds beyond the physical ones
-        self.patients: dict[str, Patient] = {}  # cared for here
-        self.elsewhere: dict[str, Patient] = {}  # own patients outlying on other wards
-        self.outlying_hosted = 0
-        self.phantom = 0  # mistaken movements not yet cancelled (+1 admit, -1 discharge)
-        self.pending_unplanned = 0
-        self.pending_planned = 0
-        self.night_close_k = 0
-        self.night_closed = 0
-        self.surge_open = 0
-        self.season_target = 0
-        self.season_closed = 0
-        self.phase = 0
-        self.census_mod = 0
-        self.last_emit_ts = -1
-        self.unplanned_per_day = 0.0
-        self.planned_per_weekday = 0.0
-        self.siblings: list[WardSim] = []  # other wards of the same hospital
-
-    @property
-    def occupied(self) -> int:
-        """Patients on the ward as the movement feed counts them."""
-        return len(self.patients) + self.phantom
-
-    @property
-    def free(self) -> int:
-        return self.available - len(self.patients) - self.phantom
-
-    def surge_24h(self) -> int:
-        return max(0, self.physical - self.available) + self.extra_surge
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,7 +438,7 @@ class Simulation:
         for other in (w, *w.siblings):
             if (
                 other.care_type in kinds
-                and _plausible(other.occupied + 1, other.available)
+                and plausible(other.occupied + 1, other.available)
                 and (best is None or other.free > best.free)
             ):
                 best = other
@@ -663,7 +561,7 @@ class Simulation:
             and rng.random() < profiles.OUTLYING_PLACEMENT_SHARE
         ):
             caring = self._find_host(w) or w
-        if not _plausible(caring.occupied + 1, caring.available):
+        if not plausible(caring.occupied + 1, caring.available):
             overflow = self._overflow_ward(w)
             if overflow is None:
                 return  # no room anywhere in the hospital: sent on to another hospital
@@ -921,7 +819,7 @@ class Simulation:
         """Close the season's beds as they empty (a ward does not evict patients)."""
         remaining = w.season_target - w.season_closed
         n = min(remaining, max(1, w.free))
-        if n > 0 and _plausible(w.occupied, w.available - n):
+        if n > 0 and plausible(w.occupied, w.available - n):
             w.season_closed += n
             self._capacity(ts, w, -n, "season")
         if w.season_closed < w.season_target:
@@ -954,12 +852,6 @@ class Simulation:
 
 def _wid(ward: Ward) -> str:
     return ward.ward_id
-
-
-def _plausible(occupied: int, available: int) -> bool:
-    """Within what the validation accepts from a census (occupied <= 1.5 x available + 5),
-    with a margin: a hospital spreads patients over its wards long before that."""
-    return occupied <= 1.35 * available + 3
 
 
 def _by_discharge(patient: Patient) -> int:

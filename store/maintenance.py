@@ -54,8 +54,11 @@ AsyncConn = psycopg.AsyncConnection[tuple[object, ...]]
 
 
 async def backend_of(conn: AsyncConn) -> Backend:
-    cur = await conn.execute("SELECT backend FROM capmon_migrations LIMIT 1")
-    row = await cur.fetchone()
+    try:
+        cur = await conn.execute("SELECT backend FROM capmon_migrations LIMIT 1")
+        row = await cur.fetchone()
+    except psycopg.errors.UndefinedTable:
+        row = None
     if row is None:
         raise RuntimeError("the database has no capmon migrations: run `capmon migrate` first")
     return Backend(str(row[0]))
@@ -133,34 +136,36 @@ async def run(
     url: str, *, interval_s: float, once: bool, stop: asyncio.Event, clock: Clock = utc_now
 ) -> None:
     conn: AsyncConn | None = None
-    while not stop.is_set():
-        try:
-            if conn is None or conn.closed:
-                conn = await psycopg.AsyncConnection.connect(
-                    url, autocommit=True, connect_timeout=10
-                )
-            result = await maintain_once(conn, now=clock())
-            hours = sum(r.hours for r in result.refreshes)
-            if result.created or result.dropped or hours:
-                log.info(
-                    "created %d partition(s), dropped %d, refreshed %d dirty hour(s)",
-                    len(result.created),
-                    len(result.dropped),
-                    hours,
-                )
-        except psycopg.OperationalError as exc:
-            log.warning("database unavailable (%s); retrying in %.0f s", exc, interval_s)
-            if conn is not None:
-                await conn.close()
-            conn = None
+    try:
+        while not stop.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = await psycopg.AsyncConnection.connect(
+                        url, autocommit=True, connect_timeout=10
+                    )
+                result = await maintain_once(conn, now=clock())
+                hours = sum(r.hours for r in result.refreshes)
+                if result.created or result.dropped or hours:
+                    log.info(
+                        "created %d partition(s), dropped %d, refreshed %d dirty hour(s)",
+                        len(result.created),
+                        len(result.dropped),
+                        hours,
+                    )
+            except psycopg.OperationalError as exc:
+                if once:
+                    raise
+                log.warning("database unavailable (%s); retrying in %.0f s", exc, interval_s)
+                if conn is not None:
+                    await conn.close()
+                conn = None
             if once:
-                raise
-        if once:
-            break
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-    if conn is not None:
-        await conn.close()
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+    finally:
+        if conn is not None:
+            await conn.close()
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
-from api.capacity import CapacityQuery, search_free_capacity
+from api.capacity import CapacityQuery, free_capacity_json, search_free_capacity
 from api.live_state import LiveState
 from tests.api import factories as f
 
@@ -52,3 +52,18 @@ def test_filters() -> None:
     ward = ref.wards[f.wards_of(f.KAROLINSKA, 4)[3]]
     assert free(care_type=ward.care_type.value, hospital=f.KAROLINSKA)[-1] == 1
     assert 1 in free(specialty=ward.specialty.upper())
+
+
+def test_the_fast_json_is_what_the_model_would_serialize() -> None:
+    live = _live()
+    # an offset that is not UTC must survive as it was sent
+    live.apply(
+        f.ward_state(
+            f.wards_of(f.HUDDINGE)[0],
+            as_of=f.NOW.astimezone(timezone(timedelta(hours=1))).replace(microsecond=250),
+        )
+    )
+    for query in (CapacityQuery(), CapacityQuery(min_free=0, limit=3), CapacityQuery(region="03")):
+        model = search_free_capacity(live, f.reference(), query, f.NOW)
+        fast = free_capacity_json(live, f.reference(), query, f.NOW)
+        assert fast.decode() == model.model_dump_json()

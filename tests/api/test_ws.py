@@ -180,3 +180,28 @@ async def test_alerts_and_nation_channels(
         await client.wait(lambda c: c.updates(), what="an update")
         kinds = [u["data"]["kind"] for u in client.updates()]
         assert kinds == [expected]
+
+
+async def test_client_stuck_in_a_send_is_closed_after_the_send_timeout(
+    app: FastAPI, services: Services
+) -> None:
+    hub = services.hub
+    hub.send_timeout_s = 0.5
+    # Every ward of the region, so each drain of the buffer is large and the socket
+    # buffers fill within a second or two.
+    wards = [w.ward_id for w in f.reference().wards_of_region(f.STOCKHOLM)]
+    async with serve(app) as url, ws_client(url, NAT, read=False, max_queue=1) as stalled:
+        await stalled.subscribe("region:01")
+        await wait_for_async(lambda: len(hub.clients) == 1, timeout=10, what="connected")
+        version = 1
+
+        def flooded_and_dropped() -> bool:
+            nonlocal version
+            version += 1
+            for ward in wards:
+                services.live.apply(f.ward_state(ward, occupied=version % 20, version=version))
+            return not hub.clients
+
+        await wait_for_async(flooded_and_dropped, timeout=30, what="the stuck client closed")
+        metrics = services.metrics.render().decode()
+        assert 'capmon_ws_closed_total{reason="send_timeout"} 1.0' in metrics

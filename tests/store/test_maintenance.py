@@ -101,3 +101,11 @@ async def test_maintain_once_runs_everything(aconn: AsyncConn) -> None:
     assert result.created
     assert result.dropped == []
     assert result.refreshes == []
+
+
+def test_command_line_once(migrated_url: str) -> None:
+    assert maintenance.main(["--once", "--database-url", migrated_url]) == 0
+
+
+def test_command_line_refuses_an_unmigrated_database(fresh_database_url: str) -> None:
+    assert maintenance.main(["--once", "--database-url", fresh_database_url]) == 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from pydantic import BaseModel
 
 from schemas.messages import AlertRule, AlertState
 from schemas.types import PressureLevel
@@ -24,10 +26,10 @@ T0 = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # 00:00 on 25 October in Stockho
 W1, W2 = "SE2321000016-W301", "SE2321000016-W302"
 
 
-async def _write(url: str, messages: list[object]) -> None:
+async def _write(url: str, messages: Sequence[BaseModel]) -> None:
     batch = RowBatch()
     for i, message in enumerate(messages):
-        add_message(batch, message.model_dump_json().encode(), partition=0, offset=i)  # type: ignore[attr-defined]
+        add_message(batch, message.model_dump_json().encode(), partition=0, offset=i)
     writer = HistoryWriter(url)
     try:
         await writer.write(batch)
@@ -79,7 +81,8 @@ async def test_hourly_history_of_a_region(history: AsyncConn) -> None:
         assert point.available_beds == pytest.approx(30)
         assert point.occupied == pytest.approx(24)
         assert point.overcrowded == pytest.approx(1)
-        assert (point.ward_count, point.coverage) == (2, pytest.approx(1.0))
+        assert point.ward_count == 2
+        assert point.coverage == pytest.approx(1.0)
 
 
 async def test_care_type_filter_and_ward_scopes(history: AsyncConn) -> None:
@@ -120,10 +123,9 @@ async def test_daily_history_uses_stockholm_days(history: AsyncConn) -> None:
 
 
 async def test_history_refuses_naive_times(history: AsyncConn) -> None:
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
     with pytest.raises(ValueError, match="timezone-aware"):
-        await queries.history(
-            history, "nation", start=datetime(2026, 1, 1), end=T0, bucket=Bucket.HOUR
-        )  # noqa: DTZ001
+        await queries.history(history, "nation", start=naive, end=T0, bucket=Bucket.HOUR)
 
 
 async def test_daily_snapshots(history: AsyncConn) -> None:

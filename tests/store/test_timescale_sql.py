@@ -120,7 +120,7 @@ def test_schema_is_common_timescale_adds_no_tables_or_indexes() -> None:
 
 
 def test_time_tables_exist_with_their_time_column_in_the_key() -> None:
-    assert TIME_TABLES >= {"ward_state_history", "rollup_history", "occupancy_hourly"}
+    assert {"ward_state_history", "rollup_history", "occupancy_hourly"} <= TIME_TABLES
     for stmt in COMMON:
         if isinstance(stmt, ast.InsertStmt) and stmt.relation.relname == "capmon_time_tables":
             for values in stmt.selectStmt.valuesLists:
