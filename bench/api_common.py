@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -266,6 +267,13 @@ async def api_process(
         yield url, process
     finally:
         process.stop()
+
+
+def cpu_seconds(process: CapmonProcess) -> float:
+    """User + system CPU time of the process so far: the server's own cost, which a busy
+    shared machine does not inflate the way it inflates latencies."""
+    times = psutil.Process(process.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def reference() -> ReferenceData:

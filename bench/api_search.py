@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from bench.api_common import (
     OutputProducer,
     api_process,
+    cpu_seconds,
     create_output_topics,
     issue_token,
     national_state,
@@ -158,7 +159,9 @@ async def measure(rate: float, seconds: float, connections: int) -> None:
                     health = [request_bytes("/healthz", token)] * count
                     await open_loop(host, int(port), searches[: int(rate)], rate, connections)
                     say(f"searching at {rate:.0f}/s for {seconds:.0f}s")
+                    cpu_before = cpu_seconds(process)
                     search = await open_loop(host, int(port), searches, rate, connections)
+                    search_cpu = cpu_seconds(process) - cpu_before
                     rss = process.rss_bytes()
                     say(f"/healthz at {rate:.0f}/s for {seconds:.0f}s (baseline)")
                     baseline = await open_loop(host, int(port), health, rate, connections)
@@ -188,6 +191,8 @@ async def measure(rate: float, seconds: float, connections: int) -> None:
             "wards": sum(1 for m in state if m.kind == "ward_state"),
             "mean_response_bytes": round(search.rows_bytes / max(1, len(search.latencies_ms))),
             "server_rss_mb": round(rss / 2**20, 1),
+            "server_cpu_ms_per_request": round(search_cpu * 1000 / max(1, count), 3),
+            "server_cpu_share": round(search_cpu / max(search.seconds, 1e-9), 3),
         },
         settings=settings,
     )

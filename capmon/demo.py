@@ -100,6 +100,7 @@ def _simulator_args(args: argparse.Namespace) -> list[str]:
         f"{incident_after_s}s",
         "--silent-after",
         f"{incident_after_s}s",
+        *(["--incident-region", args.incident_region] if args.scenario == "major-incident" else []),
     ]
 
 
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> int:
         default=6.0,
         help="simulate this much of the past first (at --speed), then run in real time",
     )
+    parser.add_argument("--incident-region", default="01", help="major-incident: region code")
     parser.add_argument(
         "--incident-minutes",
         type=float,

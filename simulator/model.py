@@ -301,34 +301,40 @@ class Simulation:
         if not receiving:
             raise ValueError(f"major-incident: no hospital in region {region!r}")
         population = self.reference.regions[region].population
-        casualties = opts.casualties or max(40, min(250, round(population / 12_000)))
+        casualties = opts.casualties or max(40, min(300, round(population / 8_000)))
         at = self.start + opts.incident_after_s
-        acute = [
-            w for h in receiving for w in self._wards_of(h) if w.care_type is CareType.SOMATIC_ACUTE
-        ]
-        surgical = [w for w in acute if w.surgical] or acute
-        icu = [
-            w
-            for h in receiving
-            for w in self._wards_of(h)
-            if w.care_type is CareType.INTENSIVE_CARE
-        ]
-        if not surgical:
+        # Casualties go to the hospitals nearest the scene: most to the largest trauma
+        # hospital, a quarter to the next, the rest spread (no geography in the data, so
+        # size stands in for "nearest trauma centre").
+        receiving.sort(key=lambda h: (-self._acute_beds(h), h.hospital_id))
+        shares = [0.55, 0.25][: len(receiving)]
+        rest = len(receiving) - len(shares)
+        shares += [(1 - sum(shares)) / rest] * rest if rest else []
+        shares[0] += 1 - sum(shares)
+        pools: list[tuple[list[WardSim], list[WardSim]]] = []
+        for h in receiving:
+            wards = self._wards_of(h)
+            acute = [w for w in wards if w.care_type is CareType.SOMATIC_ACUTE]
+            surgical = [w for w in acute if w.surgical] or acute
+            icu = [w for w in wards if w.care_type is CareType.INTENSIVE_CARE]
+            pools.append((surgical, icu))
+        fallback = next((pool for pool in pools if pool[0]), None)
+        if fallback is None:
             raise ValueError(f"major-incident: region {region!r} has no acute wards")
+        cumulative = list(itertools.accumulate(shares))
         for _ in range(casualties):
             when = at + min(int(rng.expovariate(1 / (50 * 60))), 4 * HOUR)
-            pool = icu if icu and rng.random() < 0.15 else surgical
-            ward = pool[rng.randrange(len(pool))]
-            self._push(when, _DECIDE, ward, _INCIDENT)
-        for ward in surgical + icu:
-            self._push(
-                at + rng.randrange(15 * 60, 60 * 60), _SCRIPT, self._open_incident_surge, ward
-            )
+            surgical, icu = pools[rng.choices(range(len(pools)), cum_weights=cumulative)[0]]
+            if not surgical:
+                surgical, icu = fallback
+            pool = icu if icu and rng.random() < 0.18 else surgical
+            self._push(when, _DECIDE, pool[rng.randrange(len(pool))], _INCIDENT)
+        for surgical, icu in pools:
+            for ward in surgical + icu:
+                opens = at + rng.randrange(30 * 60, 90 * 60)
+                self._push(opens, _SCRIPT, self._open_incident_surge, ward)
         # The region's coordination reports from its largest receiving hospital.
-        largest = max(
-            receiving, key=lambda h: (sum(w.baseline for w in self._wards_of(h)), h.hospital_id)
-        )
-        coordinator = self._wards_of(largest)[0]
+        coordinator = self._wards_of(receiving[0])[0]
         for delay, level in (
             (5 * 60, PreparednessLevel.STABSLAGE),
             (25 * 60, PreparednessLevel.FORSTARKNINGSLAGE),
@@ -350,6 +356,10 @@ class Simulation:
         silent_from = self.start + self.options.silent_after_s
         self.hospitals[hid].silent_from = silent_from
         return replace(info, silent_hospital=hid, silent_from=silent_from)
+
+    def _acute_beds(self, hospital: HospitalSim) -> int:
+        wards = self._wards_of(hospital)
+        return sum(w.baseline for w in wards if w.care_type is CareType.SOMATIC_ACUTE)
 
     def _wards_of(self, hospital: HospitalSim) -> list[WardSim]:
         return [

@@ -59,6 +59,9 @@ TRANSIENT_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.Pr
 DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError)
 
 PAUSED_POLL_MS = 200
+# Records decoded per poll: the writer shares the event loop, and decoding a whole batch in one
+# go would leave the database waiting for the next statement of the batch in flight.
+POLL_RECORDS = 500
 
 
 def sink_group_id(settings: Settings) -> str:
@@ -218,7 +221,7 @@ class HistorySink:
             )
             data = await consumer.getmany(
                 timeout_ms=int(timeout_s * 1000),
-                max_records=max(1, self.batch_rows - batch.records),
+                max_records=max(1, min(POLL_RECORDS, self.batch_rows - batch.records)),
             )
             if not self.started.is_set() and consumer.assignment():
                 self.started.set()

@@ -65,6 +65,9 @@ def test_parse_lines_keeps_only_result_objects() -> None:
         (line("e2e_latency_1000_eps", 250.0), False),
         (line("sink_throughput", 10_000, 0.6), True),
         (line("history_query_30d_region_hourly_p95", 120.0), False),
+        (line("api_free_capacity_search_p99", 12.0), True),
+        (line("api_ws_fanout_delivery_p99", 300.0, server_peak_rss_mb=250.0), True),
+        (line("api_ws_fanout_delivery_p99", 300.0, server_peak_rss_mb=350.0), False),
     ],
 )
 def test_targets(figure: dict[str, Any], met: bool | None) -> None:
@@ -81,7 +84,7 @@ def test_figures_without_a_target() -> None:
 def runs() -> list[ScriptRun]:
     ok = ScriptRun(SCRIPTS[0], [line("worker_throughput_50_per_message", 150_000, 0.15)], "ok")
     missed = ScriptRun(SCRIPTS[0], [line("worker_throughput_1_per_message", 1_000)], "ok")
-    broken = ScriptRun(Script("ws_fanout", 10), [], "timed out after 10s")
+    broken = ScriptRun(Script("sink_throughput", 10), [], "timed out after 10s")
     return [ok, missed, broken]
 
 
