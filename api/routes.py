@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api import roles
-from api.auth import CurrentPrincipal, requires
+from api.auth import CurrentPrincipal, authenticate, requires
 from api.capacity import CapacityQuery, FreeCapacityResponse, free_capacity_json
 from api.errors import ApiError, error_responses
 from api.history import (
@@ -223,10 +223,6 @@ async def get_ward(
 
 # --- free capacity ---------------------------------------------------------------------------
 
-SearchPrincipal = Annotated[
-    Principal, Depends(requires(roles.may_search_capacity, "search free capacity"))
-]
-
 
 class FreeCapacityParams(BaseModel):
     """Filters of the free-capacity search (query parameters; others, e.g. ``token``,
@@ -251,10 +247,13 @@ class FreeCapacityParams(BaseModel):
     summary="Wards with free staffed beds now, most free first",
 )
 async def free_capacity(
-    services: ServicesDep,
-    principal: SearchPrincipal,
-    params: Annotated[FreeCapacityParams, Query()],
+    request: Request, params: Annotated[FreeCapacityParams, Query()]
 ) -> Response:
+    # No dependencies but the parameters: this is the hot path (see api.auth).
+    services: Services = request.app.state.services
+    principal = await authenticate(request)
+    if not roles.may_search_capacity(principal.role):
+        raise ApiError.forbidden(f"role {principal.role} may not search free capacity")
     region = params.region
     restricted = roles.capacity_region_restriction(principal.role)
     if restricted is not None:
@@ -397,7 +396,9 @@ async def acknowledge_alert(
     acknowledged = current.model_copy(
         update={
             "state": AlertState.ACKNOWLEDGED,
-            "sequence": current.sequence + 1,
+            # An acknowledgement is not a lifecycle step: it keeps the sequence the worker
+            # gave the alert, so the worker's next change (sequence + 1) never collides.
+            "sequence": current.sequence,
             "occurred_at": services.clock(),
             "previous_level": current.level,
             "acknowledged_by": principal.name,

@@ -27,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import TokenLookup, TokenStore
+from api.auth import BEARER_SCHEME, TokenLookup, TokenStore
 from api.db import apply_api_schema, create_pool
 from api.errors import ApiError, api_error_handler, http_error_handler
 from api.history import HistoryStore, NoHistory, StoreHistory
@@ -316,6 +316,17 @@ def _document_ingest_body(app: FastAPI) -> None:
         for name, definition in body_schema.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components["IngestBody"] = body_schema
+        schema["components"]["securitySchemes"] = {
+            BEARER_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A capmon API token (`capmon token create`).",
+            }
+        }
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/api/"):
+                for operation in operations.values():
+                    operation["security"] = [{BEARER_SCHEME: []}]
         app.openapi_schema = schema
         return schema
 

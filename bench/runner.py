@@ -79,7 +79,11 @@ SCRIPTS: tuple[Script, ...] = (
         ),
     ),
     Script("e2e_latency", 300, quick_args=("--quick",)),
-    Script("worker_memory", 240, quick_args=("--factors", "1", "--hours", "1", "--timeout", "90")),
+    Script(
+        "worker_memory",
+        240,
+        quick_args=("--factors", "1", "--days", "1", "--recent-hours", "1", "--timeout", "90"),
+    ),
     Script(
         "worker_restart", 240, quick_args=("--stores", "memory", "--hours", "1", "--timeout", "90")
     ),

@@ -2,10 +2,13 @@
 and for a synthetic reference with 10× as many wards.
 
 Per reference, on a fresh topic prefix: start ``capmon worker`` on empty topics and take
-its idle RSS once its consumer group is stable; then produce a realistic history for every
-ward (``--hours`` of events, one every ``--gap-s`` on average, 50 per message), wait until
-the worker has committed all of it, check that every ward has a ward state, and take the
-RSS (the largest of a few samples over ``--settle-s``).
+its idle RSS once its consumer group is stable; then produce a history for every ward that
+fills what a ward state keeps at its largest (50 events per message): a sparse week (one
+event every ``--week-gap-h`` hours: the hourly buckets of the 7-day window) and a dense
+last ``--recent-hours`` (one event every ``--recent-gap-s`` on average: the events kept
+within the lateness bound), wait until the worker has committed all of it, check that
+every ward has a ward state, and take the RSS (the largest of a few samples over
+``--settle-s``).
 
 Baselines from the same run: for the full reference, the same worker idle (what the state
 adds); for 10× wards, the full reference's figure (how memory scales with wards).
@@ -14,7 +17,7 @@ The 10× reference keeps the regions and hospitals and gives every hospital ten 
 each ward (ids ``<ward id>X1`` .. ``X9``), written as CSV files to a temporary directory
 that the worker reads through ``CAPMON_REFERENCE_DIR``.
 
-    python -m bench.worker_memory [--hours 24] [--gap-s 1800] [--factors 1,10]
+    python -m bench.worker_memory [--factors 1,10] [--recent-hours 6] [--recent-gap-s 1200]
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import csv
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._events import generate
+from bench._events import Message, hospital_events, to_messages
 from bench.common import (
     bench_settings,
     delete_prefix_topics,
@@ -87,6 +91,53 @@ def write_scaled_reference(directory: Path, factor: int) -> Path:
     return directory
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryShape:
+    """A sparse week then a dense recent stretch, per ward."""
+
+    days: float
+    week_gap_h: float
+    recent_hours: float
+    recent_gap_s: float
+
+    @property
+    def sparse(self) -> int:
+        return max(0, round(self.days * 24 / self.week_gap_h))
+
+    @property
+    def recent(self) -> int:
+        return max(1, round(self.recent_hours * 3600 / self.recent_gap_s))
+
+    @property
+    def per_ward(self) -> int:
+        return self.sparse + self.recent
+
+    def describe(self) -> str:
+        return (
+            f"{self.sparse} events over {self.days:g} days, then {self.recent} in the last "
+            f"{self.recent_hours:g} h"
+        )
+
+    def messages(self, reference: ReferenceData, *, end: int) -> list[Message]:
+        wards = len(reference.wards)
+        # The dense part's gaps sum to about recent_hours; ending the sparse part twice
+        # that earlier keeps every ward's events in time order.
+        recent = hospital_events(
+            reference, wards * self.recent, end=end, mean_gap_s=self.recent_gap_s, seed=2
+        )
+        if self.sparse:
+            sparse = hospital_events(
+                reference,
+                wards * self.sparse,
+                end=end - int(2 * self.recent_hours * 3600),
+                mean_gap_s=self.week_gap_h * 3600,
+                seed=3,
+            )
+            for hospital_id, events in sparse.items():
+                recent[hospital_id] = events + recent.get(hospital_id, [])
+        return to_messages(recent, 50)
+
+
 async def sample_rss(rss: Any, seconds: float, every: float = 0.25) -> int:
     """The largest RSS seen over ``seconds`` (RSS moves as the allocator settles)."""
     peak = rss()
@@ -101,8 +152,7 @@ async def measure(
     reference: ReferenceData,
     reference_dir: Path | None,
     *,
-    hours: float,
-    gap_s: float,
+    shape: HistoryShape,
     settle_s: float,
     within: float,
     keep: bool,
@@ -111,11 +161,8 @@ async def measure(
     bootstrap = settings.kafka_bootstrap_servers
     events_topic = settings.topic(settings.topic_events)
     wards = len(reference.wards)
-    per_ward = max(1, round(hours * 3600 / gap_s))
-    say(f"{wards} wards: generating {wards * per_ward:,} events")
-    messages = generate(
-        reference, wards * per_ward, 50, end=int(time.time()) - 60, mean_gap_s=gap_s
-    )
+    say(f"{wards} wards: generating {wards * shape.per_ward:,} events")
+    messages = shape.messages(reference, end=int(time.time()) - 60)
     overrides: dict[str, object] = {}
     if reference_dir is not None:
         overrides["reference_dir"] = reference_dir
@@ -160,8 +207,8 @@ async def measure(
                 "wards": wards,
                 "wards_with_state": with_state,
                 "events": stats.events,
-                "events_per_ward": per_ward,
-                "history_hours": hours,
+                "events_per_ward": shape.per_ward,
+                "history": shape.describe(),
                 "idle_rss_mb": round(idle / MB, 1),
                 "peak_rss_mb": round(max(peak, loaded) / MB, 1),
                 "rss_per_ward_kb": round((loaded - idle) / wards / 1024, 2),
@@ -177,8 +224,10 @@ async def measure(
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.worker_memory", description=__doc__)
     parser.add_argument("--factors", default="1,10", help="ward multipliers, comma-separated")
-    parser.add_argument("--hours", type=float, default=24.0, help="history per ward")
-    parser.add_argument("--gap-s", type=float, default=1800.0, help="mean time between events")
+    parser.add_argument("--days", type=float, default=7.0, help="sparse history per ward")
+    parser.add_argument("--week-gap-h", type=float, default=12.0)
+    parser.add_argument("--recent-hours", type=float, default=6.0)
+    parser.add_argument("--recent-gap-s", type=float, default=1200.0)
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=300.0, help="per worker run (s)")
     parser.add_argument("--keep", action="store_true")
@@ -200,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                     measure(
                         reference,
                         reference_dir,
-                        hours=args.hours,
-                        gap_s=args.gap_s,
+                        shape=HistoryShape(
+                            args.days, args.week_gap_h, args.recent_hours, args.recent_gap_s
+                        ),
                         settle_s=args.settle_s,
                         within=args.timeout,
                         keep=args.keep,

@@ -33,6 +33,8 @@ HOUR = timedelta(hours=1)
 SNAPSHOT_TIME = time(6, 0)
 # Serialises refresh runs: two runs touching the same local day would rewrite the same rows.
 REFRESH_LOCK_KEY = 0x63617067
+# The refresh sorts a day of ward states and groups them seven ways: in memory, not on disk.
+REFRESH_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ async def refresh_dirty(
     """One refresh run (see the module docstring). ``conn`` must be in autocommit mode."""
     async with conn.transaction():
         await conn.execute("SET LOCAL TimeZone = 'UTC'")
+        await conn.execute(f"SET LOCAL work_mem = '{REFRESH_WORK_MEM}'")
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))
         cur = await conn.execute(
             "SELECT hour FROM aggregate_dirty_hours ORDER BY hour LIMIT %s FOR UPDATE SKIP LOCKED",

@@ -17,7 +17,9 @@ How it stays lossless and idempotent:
 - while the database is down the write is retried with exponential backoff (logged, counted in
   ``capmon_sink_db_errors_total``), fetching is paused and Kafka holds the backlog; the consumer
   keeps polling (paused) so it stays in its group, and resumes by itself;
-- writing overlaps with fetching and decoding the next batch (one batch in flight, one waiting);
+- writing overlaps with fetching and decoding: ``writers`` connections each write one batch at
+  a time (while one runs its INSERT, the next batch is already being copied), and offsets are
+  committed in batch order, each once every earlier batch is in the database;
 - at a rebalance every uncommitted batch is dropped: the partitions are re-read from their
   committed offsets by whichever sink gets them.
 """
@@ -29,9 +31,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import multiprocessing
-import multiprocessing.connection
-import os
 import signal
 import time
 from collections.abc import Sequence
@@ -58,7 +57,8 @@ TRANSIENT_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.Pr
 # Errors caused by the data of some row: isolated row by row, the offending rows skipped.
 DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError)
 
-PAUSED_POLL_MS = 200
+# While the writer is behind: how often the paused consumer polls to stay in its group.
+BACKPRESSURE_POLL_S = 0.5
 # Records decoded per poll: the writer shares the event loop, and decoding a whole batch in one
 # go would leave the database waiting for the next statement of the batch in flight.
 POLL_RECORDS = 500
@@ -84,6 +84,7 @@ class _Batch:
     rows: RowBatch = field(default_factory=RowBatch)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset per partition
     records: int = 0
+    seq: int = -1  # hand-off order: offsets are committed in this order
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -109,6 +110,7 @@ class HistorySink:
         backoff: Backoff | None = None,
         metrics: SinkMetrics | None = None,
         shutdown_timeout_s: float = 30.0,
+        writers: int = 2,
     ) -> None:
         self.settings = settings
         self.topics = sink_topics(settings)
@@ -118,10 +120,14 @@ class HistorySink:
         self.backoff = backoff or Backoff()
         self.metrics = metrics or SinkMetrics()
         self.shutdown_timeout_s = shutdown_timeout_s
-        self._writer = HistoryWriter(database_url)
-        self._queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=1)
+        self._writers = [HistoryWriter(database_url) for _ in range(max(1, writers))]
+        self._queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=len(self._writers))
         # Bumped at every rebalance: batches of an older generation are never committed.
         self._generation = 0
+        self._next_seq = 0  # given to the next batch handed off
+        self._commit_next = 0  # the batch whose offsets are committed next
+        self._written: dict[int, _Batch] = {}  # in the database, offsets not yet committed
+        self._commit_lock = asyncio.Lock()
         self._giving_up = False
         self.started = asyncio.Event()  # set once the consumer has joined its group
 
@@ -129,6 +135,8 @@ class HistorySink:
 
     def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._generation += 1
+        self._written.clear()
+        self._commit_next = self._next_seq
         dropped = 0
         while not self._queue.empty():
             if self._queue.get_nowait() is not None:
@@ -177,45 +185,52 @@ class HistorySink:
     async def _hand_off(
         self, consumer: AIOKafkaConsumer, batch: _Batch, stop: asyncio.Event
     ) -> _Batch:
-        """Queue ``batch`` for the writer; while the writer is behind, pause fetching.
+        """Queue ``batch`` for the writer and return the next batch to fill.
 
-        Returns the next batch to fill (with any records that arrived while waiting: partitions
-        newly assigned at a rebalance are not paused until the next round).
+        The writer's slot normally frees within one write. While it stays taken longer (the
+        database is slow or down), fetching is paused, so Kafka keeps the backlog, and the
+        consumer keeps polling (paused) to stay in its group past ``max.poll.interval.ms``.
+        Records such a poll returns (partitions newly assigned at a rebalance are not paused
+        yet) start the next batch.
         """
+        following = self._new_batch()
+        if batch.generation != self._generation:
+            self.metrics.discarded_batches.inc()  # re-read after the rebalance
+            return following
+        batch.seq = self._next_seq
+        self._next_seq += 1
+        put = asyncio.ensure_future(self._queue.put(batch))
         waited_since = time.monotonic()
-        while True:
-            if batch.generation != self._generation:
-                if batch.records:
-                    self.metrics.discarded_batches.inc()
-                return self._new_batch()
-            try:
-                self._queue.put_nowait(batch)
-                break
-            except asyncio.QueueFull:
-                pass
-            if stop.is_set() and time.monotonic() - waited_since > self.shutdown_timeout_s:
-                log.warning("shutting down with an unwritten batch; it will be re-read")
-                return self._new_batch()
-            consumer.pause(*consumer.assignment())
-            self.metrics.paused.set(1)
-            # Polling (paused) keeps the consumer in its group past max.poll.interval.ms.
-            data = await consumer.getmany(timeout_ms=PAUSED_POLL_MS)
-            if data:
-                batch = self._add(batch, data)
+        try:
+            while not (await asyncio.wait({put}, timeout=BACKPRESSURE_POLL_S))[0]:
+                if batch.generation != self._generation:
+                    self.metrics.discarded_batches.inc()  # re-read after the rebalance
+                    break
+                if stop.is_set() and time.monotonic() - waited_since > self.shutdown_timeout_s:
+                    log.warning("shutting down with an unwritten batch; it will be re-read")
+                    break
+                consumer.pause(*consumer.assignment())
+                self.metrics.paused.set(1)
+                data = await consumer.getmany(timeout_ms=0)
+                if data:
+                    following = self._add(following, data)
+        finally:
+            put.cancel()  # no-op once queued; a batch queued anyway is checked by the writer
         paused = consumer.paused()
         if paused:
             consumer.resume(*paused)
             self.metrics.paused.set(0)
-        return self._new_batch()
+        return following
 
     async def _consume(
-        self, consumer: AIOKafkaConsumer, stop: asyncio.Event, writer: asyncio.Task[None]
+        self, consumer: AIOKafkaConsumer, stop: asyncio.Event, writers: list[asyncio.Task[None]]
     ) -> None:
         batch = self._new_batch()
         while not stop.is_set():
-            if writer.done():
-                writer.result()  # re-raise what ended the writer
-                raise RuntimeError("the sink's writer stopped")
+            for writer in writers:
+                if writer.done():
+                    writer.result()  # re-raise what ended the writer
+                    raise RuntimeError("a writer of the sink stopped")
             timeout_s = (
                 max(0.0, batch.deadline - time.monotonic()) if batch.records else self.batch_delay_s
             )
@@ -241,7 +256,7 @@ class HistorySink:
             self.metrics.rows_inserted.labels(table).inc(inserted)
             self.metrics.rows_duplicate.labels(table).inc(max(0, staged - inserted))
 
-    async def _write_isolating(self, rows: RowBatch) -> None:
+    async def _write_isolating(self, rows: RowBatch, writer: HistoryWriter) -> None:
         """Write row by row, skipping rows the database refuses (a data error)."""
         singles = (
             [RowBatch(ward_states=[r]) for r in rows.ward_states]
@@ -251,12 +266,14 @@ class HistorySink:
         )
         for single in singles:
             try:
-                self._record_counts(await self._writer.write(single))
+                self._record_counts(await writer.write(single))
             except DATA_ERRORS as exc:
                 self.metrics.rows_rejected.inc()
                 log.error("skipping a row the database refuses: %s", exc)
 
-    async def _write(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
+    async def _write(
+        self, consumer: AIOKafkaConsumer, batch: _Batch, writer: HistoryWriter
+    ) -> None:
         attempt = 0
         isolate = False
         while True:
@@ -266,9 +283,9 @@ class HistorySink:
             started = time.monotonic()
             try:
                 if isolate:
-                    await self._write_isolating(batch.rows)
+                    await self._write_isolating(batch.rows, writer)
                 else:
-                    self._record_counts(await self._writer.write(batch.rows))
+                    self._record_counts(await writer.write(batch.rows))
                 break
             except DATA_ERRORS as exc:
                 self.metrics.db_errors.labels("data").inc()
@@ -297,24 +314,37 @@ class HistorySink:
         self.metrics.backoff_seconds.set(0)
         if attempt:
             log.info("database write succeeded after %d failed attempt(s)", attempt)
-        if batch.generation != self._generation or not batch.offsets:
+        await self._commit_in_order(consumer, batch)
+
+    async def _commit_in_order(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
+        """Commit the offsets of every batch in the database up to the first one that is not."""
+        if batch.generation != self._generation:
             return  # rows are in; the offsets belong to a previous assignment
-        try:
-            await consumer.commit(batch.offsets)
-        except KafkaError as exc:
-            # The database has the rows; whoever reads these offsets again writes nothing twice.
-            self.metrics.commit_failures.inc()
-            log.warning("offset commit failed after the database commit: %s", exc)
-            return
-        for tp, offset in batch.offsets.items():
+        self._written[batch.seq] = batch
+        async with self._commit_lock:
+            offsets: dict[TopicPartition, int] = {}
+            while self._commit_next in self._written:
+                # later batches hold later offsets of a partition: the last one wins
+                offsets.update(self._written.pop(self._commit_next).offsets)
+                self._commit_next += 1
+            if not offsets:
+                return
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:
+                # The database has the rows; who reads these offsets again writes nothing twice.
+                self.metrics.commit_failures.inc()
+                log.warning("offset commit failed after the database commit: %s", exc)
+                return
+        for tp, offset in offsets.items():
             self.metrics.committed_offset.labels(tp.topic, str(tp.partition)).set(offset)
 
-    async def _write_loop(self, consumer: AIOKafkaConsumer) -> None:
+    async def _write_loop(self, consumer: AIOKafkaConsumer, writer: HistoryWriter) -> None:
         while True:
             batch = await self._queue.get()
             if batch is None:
                 return
-            await self._write(consumer, batch)
+            await self._write(consumer, batch, writer)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -331,21 +361,32 @@ class HistorySink:
         )
         consumer.subscribe(self.topics, listener=_Rebalance(self))
         await consumer.start()
-        writer = asyncio.create_task(self._write_loop(consumer), name="capmon-sink-writer")
+        writers = [
+            asyncio.create_task(self._write_loop(consumer, writer), name=f"capmon-sink-writer-{i}")
+            for i, writer in enumerate(self._writers)
+        ]
         try:
-            await self._consume(consumer, stop, writer)
-            await self._queue.put(None)
+            await self._consume(consumer, stop, writers)
+
+            async def drain() -> None:
+                for _ in writers:
+                    await self._queue.put(None)  # after the batches still queued
+                await asyncio.gather(*writers)
+
             try:
-                await asyncio.wait_for(asyncio.shield(writer), timeout=self.shutdown_timeout_s)
+                await asyncio.wait_for(drain(), timeout=self.shutdown_timeout_s)
             except TimeoutError:
                 log.warning("database still failing at shutdown; unwritten rows will be re-read")
                 self._giving_up = True
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            for task in writers:
+                task.cancel()
+            for task in writers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await consumer.stop()
-            await self._writer.close()
+            for writer in self._writers:
+                await writer.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -359,17 +400,16 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-delay", type=float, default=0.5, help="seconds a batch waits to fill, at most"
     )
     parser.add_argument(
-        "--metrics-port",
-        type=int,
-        default=9464,
-        help="Prometheus /metrics port (0: none); process i of --processes uses port + i",
+        "--metrics-port", type=int, default=9464, help="Prometheus /metrics port (0: none)"
     )
     parser.add_argument(
-        "--processes",
+        "--metrics-host", default="127.0.0.1", help="address to serve /metrics on (0.0.0.0: all)"
+    )
+    parser.add_argument(
+        "--writers",
         type=int,
-        default=1,
-        help="sink processes in the consumer group, each taking a share of the partitions "
-        "(decoding is CPU-bound Python: one process uses one core)",
+        default=2,
+        help="database connections writing batches concurrently (offsets still commit in order)",
     )
     return parser
 
@@ -387,18 +427,23 @@ def tune_process() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
-def _run(args: argparse.Namespace) -> int:
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(list(argv))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     tune_process()
     settings = get_settings()
     url = args.database_url or database_url(settings)
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr="127.0.0.1")
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     sink = HistorySink(
         settings,
         database_url=url,
         group_id=args.group_id,
         batch_rows=args.batch_rows,
         batch_delay_s=args.batch_delay,
+        writers=args.writers,
     )
     log.info("sink: %s -> %s (group %s)", ", ".join(sink.topics), redacted(url), sink.group_id)
 
@@ -411,49 +456,3 @@ def _run(args: argparse.Namespace) -> int:
 
     asyncio.run(_main())
     return 0
-
-
-def _child(args: argparse.Namespace) -> None:
-    _configure_logging()
-    raise SystemExit(_run(args))
-
-
-def _supervise(args: argparse.Namespace) -> int:
-    """Run ``args.processes`` sinks as child processes; stop them all when one ends or on a
-    signal (a supervisor such as systemd or Kubernetes restarts the whole service)."""
-    context = multiprocessing.get_context("spawn")
-    children = []
-    for index in range(args.processes):
-        child_args = argparse.Namespace(**vars(args))
-        child_args.processes = 1
-        child_args.metrics_port = args.metrics_port + index if args.metrics_port else 0
-        child = context.Process(target=_child, args=(child_args,), name=f"capmon-sink-{index}")
-        child.start()
-        children.append(child)
-
-    def stop_children(*_: object) -> None:
-        for child in children:
-            if child.is_alive() and child.pid is not None:
-                os.kill(child.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop_children)
-    signal.signal(signal.SIGINT, stop_children)
-    multiprocessing.connection.wait([child.sentinel for child in children])
-    stop_children()
-    for child in children:
-        child.join()
-    return max((child.exitcode or 0) for child in children)
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
-    )
-
-
-def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(list(argv))
-    _configure_logging()
-    if args.processes > 1:
-        return _supervise(args)
-    return _run(args)

@@ -141,11 +141,15 @@ _ALERT_LATEST_UPSERT = sql.SQL(
     INSERT INTO alert_latest ({cols}, acknowledged_by, acknowledged)
     SELECT DISTINCT ON (alert_id) {cols}, acknowledged_by, state = 'acknowledged'
     FROM {stage}
-    ORDER BY alert_id, sequence DESC
+    ORDER BY alert_id, sequence DESC, state = 'acknowledged'
     ON CONFLICT (alert_id) DO UPDATE SET ({cols}) = ({excluded}),
         acknowledged_by = coalesce(excluded.acknowledged_by, alert_latest.acknowledged_by),
         acknowledged = alert_latest.acknowledged OR excluded.acknowledged
+    -- an acknowledgement shares the sequence of the step it acknowledges: that step's own
+    -- event still becomes the latest lifecycle state when it comes second
     WHERE excluded.sequence > alert_latest.sequence
+        OR (excluded.sequence = alert_latest.sequence
+            AND alert_latest.state = 'acknowledged' AND excluded.state <> 'acknowledged')
     """
 ).format(
     cols=sql.SQL(", ").join(map(sql.Identifier, _ALERT_LATEST_COLUMNS)),

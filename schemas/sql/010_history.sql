@@ -131,7 +131,9 @@ CREATE TABLE alert_events (
     raised_at       timestamptz NOT NULL,
     message         text NOT NULL,
     acknowledged_by text,
-    PRIMARY KEY (alert_id, sequence)
+    -- state too: an acknowledgement (from the API) carries the sequence of the lifecycle event
+    -- it acknowledges, so (alert_id, sequence) alone would drop one of the two.
+    PRIMARY KEY (alert_id, sequence, state)
 );
 CREATE INDEX alert_events_occurred_at_idx ON alert_events (occurred_at);
 CREATE INDEX alert_events_region_idx ON alert_events (region_code, occurred_at);
