@@ -1,11 +1,17 @@
-"""Load a year of ward history for every reference ward into the bench database.
+"""Load a year of hourly history for every reference ward into the bench database.
 
-One ward state per ward and hour (``expected_interval_s`` 3600, so each holds its hour), with
-occupancy following a winter peak, a summer dip in staffed beds, a daily cycle and per-ward
-noise; then the real aggregate refresh (store.aggregates.refresh_range) month by month, so
-``occupancy_hourly`` and ``occupancy_daily`` hold what the live system would have computed.
+Two modes, the same shape of data (occupancy with a winter peak, a summer dip in staffed beds,
+a daily cycle and per-ward drift; 1,110 reference wards, or synthetic ids if the reference data
+cannot be loaded):
 
-    python -m bench.generate_history [--days 365] [--database-url URL] [--force]
+- ``aggregates`` (default, a few minutes): ``occupancy_hourly`` rows for every ward, hospital,
+  region and the nation, synthesised by the server. What bench.history_query reads.
+- ``raw`` (the full path, tens of minutes on a busy 2-core machine): one ward state per ward and
+  hour into ``ward_state_history`` (``expected_interval_s`` 3600, so each holds its hour), then
+  the real aggregate refresh (store.aggregates.refresh_range) month by month, so
+  ``occupancy_hourly`` and ``occupancy_daily`` hold what the live system would have computed.
+
+    python -m bench.generate_history [--mode aggregates|raw] [--days 365] [--database-url URL]
 
 Prints one JSON line (rows, seconds). Skips the work when the database already holds the same
 generation (see ``bench_history_meta``) unless ``--force``.
@@ -171,8 +177,139 @@ def month_starts(start: datetime, end: datetime) -> list[datetime]:
     return points
 
 
+AsyncConn = psycopg.AsyncConnection[tuple[object, ...]]
+
+_TABLES = (
+    "ward_state_history",
+    "occupancy_hourly",
+    "occupancy_5m",
+    "occupancy_daily",
+    "daily_snapshot",
+    "aggregate_dirty_hours",
+    "bench_history_meta",
+)
+
+
+async def _load_raw(
+    conn: AsyncConn, wards: Sequence[BenchWard], start: datetime, end: datetime, seed: int
+) -> int:
+    """Ward states into ward_state_history, then the real refresh, month by month."""
+    rows = 0
+    noise: dict[str, float] = {}
+    columns = ", ".join(WARD_STATE_COLUMNS)
+    started = time.monotonic()
+    for chunk_start, chunk_end in itertools.pairwise(month_starts(start, end)):
+        day = chunk_start.replace(hour=0)
+        while day < chunk_end:
+            await conn.execute("SELECT capmon_ensure_partition('ward_state_history', %s)", (day,))
+            day += timedelta(days=1)
+        async with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(f"COPY ward_state_history ({columns}) FROM STDIN") as copy,
+        ):
+            for row in ward_hours(wards, chunk_start, chunk_end, noise, seed):
+                await copy.write_row(row)
+                rows += 1
+        loaded = time.monotonic() - started
+        await refresh_range(conn, chunk_start, chunk_end, five_minute=False)
+        print(
+            f"{chunk_start:%Y-%m}: {rows:,} rows, loaded at {loaded:.0f} s, "
+            f"aggregated at {time.monotonic() - started:.0f} s",
+            file=sys.stderr,
+        )
+    # five-minute buckets for the last day only (the wall's sparkline; they are kept 35 days)
+    await refresh_range(conn, end - timedelta(days=1), end, five_minute=True)
+    return rows
+
+
+# The same shape of occupancy as ward_hours, computed by the server: a year of hourly rows for
+# a thousand wards in a minute or two instead of the raw path's tens of minutes.
+_SYNTHETIC_WARD_HOURS = """
+INSERT INTO occupancy_hourly (scope_id, care_type, bucket, patient_seconds, bed_seconds,
+                              overcrowded_seconds, outlying_seconds, covered_seconds, ward_count)
+SELECT 'ward:' || w.ward_id, 'all', h.t, 3600.0 * o.occupied, 3600.0 * a.available,
+       3600.0 * greatest(0, o.occupied - a.available),
+       CASE WHEN hashtext(w.ward_id || h.t::text) %% 8 = 0 THEN 3600.0 ELSE 0 END, 3600, 1
+FROM bench_wards w
+CROSS JOIN generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '1 hour',
+                           interval '1 hour') AS h(t)
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN extract(week FROM h.t) BETWEEN 27 AND 32
+                     AND w.care_type IN ('somatic_acute', 'somatic_planned')
+                THEN greatest(1, round(w.beds * 0.8))::int ELSE w.beds END AS available
+) AS a
+CROSS JOIN LATERAL (
+    SELECT round(a.available * greatest(0.0,
+        w.base
+        + 0.05 * cos(2 * pi() * (extract(doy FROM h.t) - 15) / 365.25)
+        + 0.03 * cos(2 * pi() * (extract(hour FROM h.t) - 6) / 24)
+        + 0.04 * sin(w.phase + extract(epoch FROM h.t) / 259200.0)))::int AS occupied
+) AS o
+"""
+
+_SCOPES_FROM_WARD_HOURS = """
+INSERT INTO occupancy_hourly (scope_id, care_type, bucket, patient_seconds, bed_seconds,
+                              overcrowded_seconds, outlying_seconds, covered_seconds, ward_count)
+SELECT CASE WHEN grouping(w.hospital_id) = 0 THEN 'hospital:' || w.hospital_id
+            WHEN grouping(w.region_code) = 0 THEN 'region:' || w.region_code
+            ELSE 'nation' END,
+       CASE WHEN grouping(w.care_type) = 0 THEN w.care_type ELSE 'all' END,
+       h.bucket, sum(h.patient_seconds), sum(h.bed_seconds), sum(h.overcrowded_seconds),
+       sum(h.outlying_seconds), sum(h.covered_seconds), count(*)::int
+FROM occupancy_hourly h JOIN bench_wards w ON h.scope_id = 'ward:' || w.ward_id
+WHERE h.care_type = 'all' AND h.bucket >= %(start)s AND h.bucket < %(end)s
+GROUP BY GROUPING SETS (
+    (h.bucket, w.hospital_id, w.care_type), (h.bucket, w.hospital_id),
+    (h.bucket, w.region_code, w.care_type), (h.bucket, w.region_code),
+    (h.bucket, w.care_type), (h.bucket))
+"""
+
+
+async def _load_aggregates(
+    conn: AsyncConn, wards: Sequence[BenchWard], start: datetime, end: datetime, seed: int
+) -> int:
+    """occupancy_hourly for every ward and scope, synthesised by the server month by month."""
+    rng = random.Random(seed)
+    await conn.execute(
+        'CREATE TEMP TABLE bench_wards (ward_id text COLLATE "C", hospital_id text, '
+        "region_code text, care_type text, beds int, base float8, phase float8)"
+    )
+    async with conn.cursor() as cur, cur.copy("COPY bench_wards FROM STDIN") as copy:
+        for w in wards:
+            base = BASE_OCCUPANCY[w.care_type] + rng.gauss(0, 0.03)
+            await copy.write_row(
+                (
+                    w.ward_id,
+                    w.hospital_id,
+                    w.region_code,
+                    w.care_type,
+                    w.beds,
+                    base,
+                    rng.uniform(0, 6.3),
+                )
+            )
+    rows = 0
+    started = time.monotonic()
+    for chunk_start, chunk_end in itertools.pairwise(month_starts(start, end)):
+        params = {"start": chunk_start, "end": chunk_end}
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT capmon_ensure_partition('occupancy_hourly', %s)", (chunk_start,)
+            )
+            cur = await conn.execute(_SYNTHETIC_WARD_HOURS, params)
+            rows += cur.rowcount
+            cur = await conn.execute(_SCOPES_FROM_WARD_HOURS, params)
+            rows += cur.rowcount
+        print(
+            f"{chunk_start:%Y-%m}: {rows:,} hourly rows at {time.monotonic() - started:.0f} s",
+            file=sys.stderr,
+        )
+    return rows
+
+
 async def generate(
-    url: str, *, days: int, wards_limit: int | None, seed: int, force: bool
+    url: str, *, days: int, wards_limit: int | None, seed: int, force: bool, mode: str
 ) -> dict[str, object]:
     ensure_database(url)
     migrate(url)
@@ -186,61 +323,24 @@ async def generate(
         await conn.execute("SET synchronous_commit = off")
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_history_meta (days int, wards int, seed int, "
-            "start_at timestamptz, end_at timestamptz, generated_at timestamptz)"
+            "start_at timestamptz, end_at timestamptz, generated_at timestamptz, mode text)"
         )
-        cur = await conn.execute("SELECT days, wards, seed, end_at FROM bench_history_meta")
+        cur = await conn.execute("SELECT days, wards, seed, mode, end_at FROM bench_history_meta")
         existing = await cur.fetchone()
-        if existing and not force and tuple(existing[:3]) == (days, len(wards), seed):
-            return {"skipped": True, "end_at": str(existing[3])}
-        for table in (
-            "ward_state_history",
-            "occupancy_hourly",
-            "occupancy_5m",
-            "occupancy_daily",
-            "daily_snapshot",
-            "aggregate_dirty_hours",
-            "bench_history_meta",
-        ):
+        if existing and not force and tuple(existing[:4]) == (days, len(wards), seed, mode):
+            return {"skipped": True, "mode": mode, "end_at": str(existing[4])}
+        for table in _TABLES:
             await conn.execute(f"TRUNCATE {table}")
-
         started = time.monotonic()
-        rows = 0
-        noise: dict[str, float] = {}
-        columns = ", ".join(WARD_STATE_COLUMNS)
-        bounds = month_starts(start, end)
-        for chunk_start, chunk_end in itertools.pairwise(bounds):
-            day = chunk_start.replace(hour=0)
-            while day < chunk_end:
-                await conn.execute(
-                    "SELECT capmon_ensure_partition('ward_state_history', %s)", (day,)
-                )
-                day += timedelta(days=1)
-            async with (
-                conn.transaction(),
-                conn.cursor() as cur,
-                cur.copy(f"COPY ward_state_history ({columns}) FROM STDIN") as copy,
-            ):
-                for row in ward_hours(wards, chunk_start, chunk_end, noise, seed):
-                    await copy.write_row(row)
-                    rows += 1
-            loaded = time.monotonic() - started
-            # five-minute buckets only for the recent days they are kept for
-            await refresh_range(
-                conn, chunk_start, chunk_end, five_minute=chunk_end > end - timedelta(days=2)
-            )
-            print(
-                f"{chunk_start:%Y-%m}: {rows:,} rows, loaded at {loaded:.0f} s, "
-                f"aggregated at {time.monotonic() - started:.0f} s",
-                file=sys.stderr,
-            )
-        # five-minute buckets for the last day only (the wall's sparkline; they are kept 35 days)
-        await refresh_range(conn, end - timedelta(days=1), end, five_minute=True)
+        load = _load_raw if mode == "raw" else _load_aggregates
+        rows = await load(conn, wards, start, end, seed)
         await conn.execute("ANALYZE")
         await conn.execute(
-            "INSERT INTO bench_history_meta VALUES (%s, %s, %s, %s, %s, now())",
-            (days, len(wards), seed, start, end),
+            "INSERT INTO bench_history_meta VALUES (%s, %s, %s, %s, %s, now(), %s)",
+            (days, len(wards), seed, start, end, mode),
         )
         return {
+            "mode": mode,
             "rows": rows,
             "wards": len(wards),
             "seconds": round(time.monotonic() - started, 1),
@@ -259,6 +359,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wards", type=int, default=None, help="only the first N wards")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--force", action="store_true", help="regenerate even if already there")
+    p.add_argument(
+        "--mode",
+        choices=("aggregates", "raw"),
+        default="aggregates",
+        help="aggregates: hourly rows synthesised by the server (minutes); raw: a ward state per "
+        "ward and hour, aggregated by the real refresh (the full path; tens of minutes)",
+    )
     return p
 
 
@@ -266,7 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     url = bench_database_url(get_settings(), args.database_url)
     result = asyncio.run(
-        generate(url, days=args.days, wards_limit=args.wards, seed=args.seed, force=args.force)
+        generate(
+            url,
+            days=args.days,
+            wards_limit=args.wards,
+            seed=args.seed,
+            force=args.force,
+            mode=args.mode,
+        )
     )
     print(json.dumps({"name": "generate_history", **result}))
     return 0

@@ -47,7 +47,9 @@ async def measure(url: str, *, runs: int, scope: str, days: int) -> tuple[list[f
         end = await _end_of_data(conn)
         if end is None:
             print("no generated history: running bench.generate_history first", file=sys.stderr)
-            await generate(url, days=365, wards_limit=None, seed=2026, force=False)
+            await generate(
+                url, days=365, wards_limit=None, seed=2026, force=False, mode="aggregates"
+            )
             end = await _end_of_data(conn)
             assert end is not None
         start = end - timedelta(days=days)

@@ -278,13 +278,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _unmeasured(status: str) -> str:
+    if status.startswith("not run"):
+        return status
+    if status == "missing":
+        return "not measured: the script does not exist yet"
+    return f"not measured: {status}"
+
+
 def table_rows(runs: Iterable[ScriptRun]) -> list[list[str]]:
     rows: list[list[str]] = []
     for run in runs:
         if not run.lines:
-            rows.append(
-                [f"`{run.script.module}`", f"not measured: {run.status}", "—", "—", "—", "—"]
-            )
+            rows.append([f"`{run.script.module}`", _unmeasured(run.status), "—", "—", "—", "—"])
             continue
         for line in run.lines:
             name = str(line["name"])
@@ -366,7 +372,7 @@ def write_results(
 def all_met(runs: Iterable[ScriptRun]) -> bool:
     ok = True
     for run in runs:
-        if run.status not in ("ok", "skipped"):
+        if run.status not in ("ok", "skipped"):  # missing, failed, timed out, not run
             ok = False
         for line in run.lines:
             target = target_of(str(line["name"]))
@@ -470,7 +476,7 @@ def main(argv: list[str]) -> int:
             script_args += ("--profile", str(args.profile))
         remaining = deadline - time.monotonic()
         if remaining < 30:
-            run.status = "skipped (time budget spent)"
+            run.status = "not run: the time budget (--budget) was spent"
             continue
         print(f"bench: {script.module} ...", file=sys.stderr, flush=True)
         finished = run_script(
@@ -491,7 +497,7 @@ def main(argv: list[str]) -> int:
         # a killed script could not delete its topics
         deleted = asyncio.run(_cleanup(settings))
         print(f"bench: deleted {len(deleted)} topics left by killed scripts", file=sys.stderr)
-    shown = [run for run in runs if not run.status.startswith("skipped")] or runs
+    shown = [run for run in runs if run.status != "skipped"] or runs  # chosen away
     latest, table = write_results(shown, args.results, started=started, loads=loads)
     print(table.read_text())
     print(f"results: {latest} and {table}", file=sys.stderr)

@@ -153,11 +153,12 @@ async def measure(
     reference_dir: Path | None,
     *,
     shape: HistoryShape,
+    store: str,
     settle_s: float,
     within: float,
     keep: bool,
 ) -> dict[str, Any]:
-    settings = bench_settings()
+    settings = bench_settings(table_store=store)
     bootstrap = settings.kafka_bootstrap_servers
     events_topic = settings.topic(settings.topic_events)
     wards = len(reference.wards)
@@ -230,6 +231,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--recent-gap-s", type=float, default=1200.0)
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=300.0, help="per worker run (s)")
+    parser.add_argument(
+        "--store", default="auto", choices=["auto", "rocksdb", "memory"], help="table store"
+    )
     parser.add_argument("--keep", action="store_true")
     return parser.parse_args(argv)
 
@@ -252,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                         shape=HistoryShape(
                             args.days, args.week_gap_h, args.recent_hours, args.recent_gap_s
                         ),
+                        store=args.store,
                         settle_s=args.settle_s,
                         within=args.timeout,
                         keep=args.keep,

@@ -153,6 +153,10 @@ def main(argv: list[str]) -> int:
     try:
         processes.append(("worker", _spawn("worker", ["worker"], log_dir)))
         processes.append(("sink", _spawn("sink", ["sink"], log_dir)))
+        # aggregates for the history API (sparklines): refreshed for the hours the sink marks
+        processes.append(
+            ("maintain", _spawn("maintain", ["maintain", "--interval", "20"], log_dir))
+        )
         processes.append(("api", _spawn("api", ["api"], log_dir)))
         base = f"http://{settings.api_host}:{settings.api_port}"
         if not _wait_http(f"{base}/healthz", 60):

@@ -34,7 +34,13 @@ class TopicSpec:
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic capmon owns, with its cleanup policy (DESIGN.md, Topics)."""
     n = settings.topic_partitions
-    compact = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}
+    # Compaction keeps every intermediate state for an hour, so a sink that was down for
+    # less than that still writes every state change to the history.
+    compact = {
+        "cleanup.policy": "compact",
+        "min.cleanable.dirty.ratio": "0.1",
+        "min.compaction.lag.ms": str(3600 * 1000),
+    }
     return [
         TopicSpec(
             settings.topic(settings.topic_events),

@@ -281,3 +281,29 @@ async def test_compliance_per_day_and_month(aconn: AsyncConn, migrated_url: str)
     ]
     # June also holds the half hour the last rollup (23:30 on 1 June) is carried into 2 June
     assert (months[1].above_target_seconds, months[1].covered_seconds) == (12 * 1800, 86400 + 1800)
+
+
+@pytest.mark.parametrize("ack_first", [False, True])
+async def test_an_acknowledgement_shares_the_sequence_of_the_step_it_acknowledges(
+    aconn: AsyncConn, migrated_url: str, ack_first: bool
+) -> None:
+    alert_id = uuid.uuid4()
+    raised = factories.alert(
+        alert_id=alert_id, sequence=1, state=AlertState.RAISED, occurred_at=T0, raised_at=T0
+    )
+    ack = factories.alert(
+        alert_id=alert_id,
+        sequence=1,
+        state=AlertState.ACKNOWLEDGED,
+        occurred_at=T0 + timedelta(minutes=3),
+        raised_at=T0,
+        acknowledged_by="samordnare",
+    )
+    for event in [ack, raised] if ack_first else [raised, ack]:
+        await _write(migrated_url, [event])  # separate batches: arrival order matters
+
+    history = await queries.alert_history(aconn)
+    assert {r.event.state for r in history} == {AlertState.RAISED, AlertState.ACKNOWLEDGED}
+    (active,) = await queries.alert_history(aconn, active_only=True)
+    assert (active.event.state, active.acknowledged) == (AlertState.RAISED, True)
+    assert active.event.acknowledged_by == "samordnare"

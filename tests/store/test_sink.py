@@ -259,8 +259,14 @@ async def test_sink_waits_out_a_database_outage_and_loses_nothing(
             what="the sink to retry the unreachable database",
         )
         assert running.metric("capmon_sink_db_up") == 0
-        await producer.ward_states(500)
+        # more than the writers hold and the queue takes: fetching pauses, Kafka keeps the rest
+        await producer.ward_states(3000)
         await producer.producer.flush()
+        await wait_for_async(
+            lambda: running.metric("capmon_sink_paused") == 1,
+            timeout=30,
+            what="the sink to pause fetching",
+        )
 
         private_postgres.start()
         await wait_for_async(
