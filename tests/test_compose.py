@@ -16,7 +16,7 @@ from capmon.cli import COMMANDS
 from capmon.settings import REPO_ROOT, Settings
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-CAPMON_SERVICES = {"migrate", "topics", "worker", "sink", "api", "simulator"}
+CAPMON_SERVICES = {"migrate", "topics", "worker", "sink", "maintain", "api", "simulator"}
 INFRASTRUCTURE = {"kafka", "timescaledb"}
 
 
