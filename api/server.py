@@ -90,8 +90,8 @@ def create_app(
     """The app. Anything passed in replaces the real part (tests); ``use_kafka=False``
     runs without the topic reader (the live state is then fed by the caller) and
     ``use_database=False`` without the pool (tokens must then be given)."""
-    reference = reference if reference is not None else load_reference()
-    targets = targets if targets is not None else load_targets()
+    reference = reference if reference is not None else load_reference(settings.reference_dir)
+    targets = targets if targets is not None else load_targets(settings.targets_file)
     metrics = ApiMetrics()
     region_of_hospital, region_of_ward = _reference_lookups(reference)
     live = LiveState(region_of_hospital=region_of_hospital, region_of_ward=region_of_ward)
