@@ -39,6 +39,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from capmon.settings import REPO_ROOT, Settings
+from capmon.settings import subprocess_env as capmon_env
 from capmon.stack import Stack, local_database_url
 
 T = TypeVar("T")
@@ -185,21 +186,6 @@ def bench_settings(**overrides: Any) -> Settings:
     prefix, so every run has its own topics, consumer groups and faust app id."""
     prefix = f"{BENCH_PREFIX}{uuid.uuid4().hex[:8]}."
     return Settings(topic_prefix=prefix, **overrides)
-
-
-def capmon_env(settings: Settings, **overrides: object) -> dict[str, str]:
-    """The environment that makes a ``capmon`` subprocess read exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"CAPMON_{name.upper()}"] = str(value)
-    for name, value in overrides.items():
-        env[f"CAPMON_{name.upper()}"] = str(value)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 class CapmonProcess:

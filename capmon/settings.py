@@ -6,6 +6,7 @@ field here is one row there, and ``docker-compose.yml`` is checked against it by
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -98,6 +99,22 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+
+def subprocess_env(settings: Settings, **overrides: object) -> dict[str, str]:
+    """The environment that makes a ``capmon`` subprocess read exactly these settings
+    (the demo, the test fixtures and the benchmarks start services this way)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPMON_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"CAPMON_{name.upper()}"] = str(value)
+    for name, value in overrides.items():
+        env[f"CAPMON_{name.upper()}"] = str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -179,10 +179,9 @@ def build_app(
     round_wait = settings.worker_round_max_wait_s
     ticks_topic = settings.topic(TICKS_TOPIC)
 
-    @app.agent(inbound, name="capmon-wards")
-    async def ward_agent(stream: Any) -> None:
-        ward_store = _TableStore(wards_table)
-        hospital_store = _TableStore(hospitals_table)
+    async def run_rounds(
+        stream: Any, process: Callable[[int, list[InboundMessage], datetime, OutputBuffer], None]
+    ) -> None:
         producer = _batch_producer(app)
         async for events in stream.take_events(round_max, within=round_wait):
             now = datetime.now(UTC)
@@ -192,38 +191,40 @@ def build_app(
                 # mixes partitions, so set it per group.
                 token = _current_event.set(weakref.ref(group[-1]))
                 try:
-                    wards.process_partition(
-                        partition,
-                        [_message(event) for event in group],
-                        now=now,
-                        ward_store=ward_store,
-                        hospital_store=hospital_store,
-                        out=out,
-                    )
+                    process(partition, [_message(event) for event in group], now, out)
                 finally:
                     _current_event.reset(token)
             await out.flush(producer)
 
+    @app.agent(inbound, name="capmon-wards")
+    async def ward_agent(stream: Any) -> None:
+        ward_store = _TableStore(wards_table)
+        hospital_store = _TableStore(hospitals_table)
+
+        def process(
+            partition: int, messages: list[InboundMessage], now: datetime, out: OutputBuffer
+        ) -> None:
+            wards.process_partition(
+                partition,
+                messages,
+                now=now,
+                ward_store=ward_store,
+                hospital_store=hospital_store,
+                out=out,
+            )
+
+        await run_rounds(stream, process)
+
     @app.agent(contributions, name="capmon-scopes")
     async def scope_agent(stream: Any) -> None:
         scope_store = _TableStore(scopes_table)
-        producer = _batch_producer(app)
-        async for events in stream.take_events(round_max, within=round_wait):
-            now = datetime.now(UTC)
-            out = OutputBuffer()
-            for partition, group in _by_partition(events).items():
-                token = _current_event.set(weakref.ref(group[-1]))
-                try:
-                    scopes.process_partition(
-                        partition,
-                        [_message(event) for event in group],
-                        now=now,
-                        scope_store=scope_store,
-                        out=out,
-                    )
-                finally:
-                    _current_event.reset(token)
-            await out.flush(producer)
+
+        def process(
+            partition: int, messages: list[InboundMessage], now: datetime, out: OutputBuffer
+        ) -> None:
+            scopes.process_partition(partition, messages, now=now, scope_store=scope_store, out=out)
+
+        await run_rounds(stream, process)
 
     @app.timer(interval=settings.stale_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def send_ticks() -> None:
