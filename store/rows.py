@@ -16,17 +16,8 @@ from uuid import UUID
 
 import orjson
 
-WARD_STATE_SPEC: tuple[tuple[str, str], ...] = (
-    ("ward_id", "text"),
-    ("as_of", "timestamptz"),
-    ("version", "int8"),
-    ("hospital_id", "text"),
-    ("region_code", "text"),
-    ("care_type", "text"),
-    ("specialty", "text"),
-    ("last_reported_at", "timestamptz"),
-    ("expected_interval_s", "int4"),
-    ("stale", "bool"),
+# Counts and measures: the same columns in ward-state and rollup history (one definition).
+_COUNTS_AND_MEASURES: tuple[tuple[str, str], ...] = (
     ("available_beds", "int4"),
     ("occupied", "int4"),
     ("free_beds", "int4"),
@@ -50,6 +41,20 @@ WARD_STATE_SPEC: tuple[tuple[str, str], ...] = (
     ("bed_seconds_7d", "float8"),
     ("target", "float8"),
     ("pressure_level", "int2"),
+)
+
+WARD_STATE_SPEC: tuple[tuple[str, str], ...] = (
+    ("ward_id", "text"),
+    ("as_of", "timestamptz"),
+    ("version", "int8"),
+    ("hospital_id", "text"),
+    ("region_code", "text"),
+    ("care_type", "text"),
+    ("specialty", "text"),
+    ("last_reported_at", "timestamptz"),
+    ("expected_interval_s", "int4"),
+    ("stale", "bool"),
+    *_COUNTS_AND_MEASURES,
     ("late_events", "int4"),
 )
 WARD_STATE_COLUMNS = tuple(name for name, _ in WARD_STATE_SPEC)
@@ -64,29 +69,7 @@ ROLLUP_SPEC: tuple[tuple[str, str], ...] = (
     ("ward_count", "int4"),
     ("wards_reporting", "int4"),
     ("reporting_coverage", "float8"),
-    ("available_beds", "int4"),
-    ("occupied", "int4"),
-    ("free_beds", "int4"),
-    ("overcrowded", "int4"),
-    ("outlying_hosted", "int4"),
-    ("placed_elsewhere", "int4"),
-    ("pending_admissions", "int4"),
-    ("expected_discharges_24h", "int4"),
-    ("physical_beds", "int4"),
-    ("surge_beds_24h", "int4"),
-    ("surge_beds_72h", "int4"),
-    ("occupancy", "float8"),
-    ("free_after_pending", "int4"),
-    ("overcrowded_per_100", "float8"),
-    ("outlying_per_100", "float8"),
-    ("patient_seconds_1h", "float8"),
-    ("bed_seconds_1h", "float8"),
-    ("patient_seconds_24h", "float8"),
-    ("bed_seconds_24h", "float8"),
-    ("patient_seconds_7d", "float8"),
-    ("bed_seconds_7d", "float8"),
-    ("target", "float8"),
-    ("pressure_level", "int2"),
+    *_COUNTS_AND_MEASURES,
     ("declared_preparedness", "text"),
 )
 ROLLUP_COLUMNS = tuple(name for name, _ in ROLLUP_SPEC)

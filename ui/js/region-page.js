@@ -3,11 +3,11 @@
 // tables, and its alerts with acknowledgement for the roles allowed to.
 
 import { ApiClient, ApiError, canAcknowledge } from "./api.js";
+import { CareRows } from "./care-rows.js";
 import { askForToken, clearToken, ensureToken, getToken } from "./auth.js";
 import { PageChrome } from "./chrome.js";
 import { coalesce, h, setText } from "./dom.js";
 import { freshnessFromQuery, freshnessOf, newestAsOf } from "./freshness.js";
-import { CARE_TYPES } from "./i18n.js";
 import { levelBadge } from "./levels.js";
 import { Names } from "./names.js";
 import { regionByCode } from "./regions.js";
@@ -148,24 +148,8 @@ class RegionPage {
     figures.setAttribute("data-i18n", "region.title");
     figures.setAttribute("data-i18n-attr", "aria-label");
 
-    this.careRows = new Map();
-    const careList = h("div", { class: "care-list" });
-    for (const ct of CARE_TYPES) {
-      const row = {
-        name: h("div", { class: "care-name" }),
-        fill: h("div", { class: "bar-fill" }),
-        target: h("div", { class: "bar-target" }),
-        value: h("div", { class: "care-value" }),
-        goal: h("div", { class: "care-goal" }),
-        badge: h("span", { class: "badge" }),
-      };
-      row.el = h("div", { class: "care-row", "data-care-type": ct },
-        row.name,
-        h("div", { class: "bar", "aria-hidden": "true" }, row.fill, h("div", { class: "bar-full" }), row.target),
-        h("div", { class: "care-figs" }, row.value, row.goal), row.badge);
-      this.careRows.set(ct, row);
-      careList.append(row.el);
-    }
+    this.careRows = new CareRows();
+    const careList = this.careRows.el;
     const care = h("section", { class: "panel", "aria-labelledby": "care-title" },
       h("h2", { class: "panel-title", id: "care-title", "data-i18n": "region.caretypes" }), careList);
 
@@ -251,19 +235,7 @@ class RegionPage {
     setText(this.figs.coverage.value, tr.pct(r?.reporting_coverage));
     setText(this.figs.coverage.sub, r ? tr.t("fig.coverage.detail", { n: tr.int(r.wards_reporting), m: tr.int(r.ward_count) }) : "");
 
-    for (const [ct, row] of this.careRows) {
-      const x = this.store.rollup(scope, ct);
-      const fx = freshnessOf(x, now, this.freshness);
-      const scale = (v) => `${Math.min(100, ((v ?? 0) / 1.2) * 100).toFixed(1)}%`;
-      setText(row.name, tr.careType(ct));
-      row.fill.style.width = scale(x?.measures?.occupancy);
-      row.target.style.left = scale(x?.target);
-      row.target.hidden = x?.target == null;
-      row.el.className = `care-row${x?.pressure_level ? ` lvl-${x.pressure_level}` : ""}${fx.stale && x ? " is-stale" : ""}`;
-      setText(row.value, tr.pct(x?.measures?.occupancy));
-      setText(row.goal, x ? (fx.stale ? `${tr.t("stale")} · ${tr.age(fx.ageS)}` : tr.t("tile.target", { v: tr.pct(x.target) })) : "");
-      levelBadge(row.badge, x?.pressure_level, tr, { stale: fx.stale });
-    }
+    this.careRows.render(this.store, scope, now, this.freshness, tr);
 
     const hospitalIds = new Set(this.names.hospitals.size
       ? [...this.names.hospitals.values()].filter((x) => x.region_code === this.code).map((x) => x.hospital_id)

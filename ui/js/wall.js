@@ -5,11 +5,11 @@
 // Rendering only: live data comes from ws.js into store.js, REST from api.js.
 
 import { ApiClient, ApiError } from "./api.js";
+import { CareRows } from "./care-rows.js";
 import { askForToken, clearToken, ensureToken, getToken } from "./auth.js";
 import { PageChrome } from "./chrome.js";
 import { coalesce, h, setText, svg } from "./dom.js";
 import { DEFAULT_FRESHNESS, freshnessFromQuery, freshnessOf, newestAsOf } from "./freshness.js";
-import { CARE_TYPES } from "./i18n.js";
 import { levelBadge } from "./levels.js";
 import { Names } from "./names.js";
 import { GRID_COLS, GRID_ROWS, REGIONS, REGIONS_BY_CODE, regionByCode } from "./regions.js";
@@ -160,25 +160,8 @@ class WallPage {
         fig("fig.level", "level"),
       ));
 
-    this.careRows = new Map();
-    const careList = h("div", { class: "care-list" });
-    for (const ct of CARE_TYPES) {
-      const row = {
-        name: h("div", { class: "care-name" }),
-        fill: h("div", { class: "bar-fill" }),
-        target: h("div", { class: "bar-target" }),
-        value: h("div", { class: "care-value" }),
-        goal: h("div", { class: "care-goal" }),
-        badge: h("span", { class: "badge" }),
-      };
-      row.el = h("div", { class: "care-row", "data-care-type": ct },
-        row.name,
-        h("div", { class: "bar", "aria-hidden": "true" }, row.fill, h("div", { class: "bar-full" }), row.target),
-        h("div", { class: "care-figs" }, row.value, row.goal),
-        row.badge);
-      this.careRows.set(ct, row);
-      careList.append(row.el);
-    }
+    this.careRows = new CareRows();
+    const careList = this.careRows.el;
     const care = h("section", { class: "panel caretypes", "aria-labelledby": "care-title" },
       h("h2", { class: "panel-title", id: "care-title", "data-i18n": "caretypes.title" }), careList);
 
@@ -338,23 +321,7 @@ class WallPage {
   }
 
   renderCareTypes(now) {
-    const tr = this.tr;
-    for (const [ct, row] of this.careRows) {
-      const r = this.store.rollup("nation", ct);
-      const f = freshnessOf(r, now, this.freshness);
-      const occ = r?.measures?.occupancy;
-      setText(row.name, tr.careType(ct));
-      // Bars run to 120 %: above that the number says it; the bar must not jump off the row.
-      const scale = (v) => `${Math.min(100, ((v ?? 0) / 1.2) * 100).toFixed(1)}%`;
-      row.fill.style.width = scale(occ);
-      row.target.style.left = scale(r?.target);
-      row.target.hidden = r?.target == null;
-      row.el.className = `care-row${r?.pressure_level ? ` lvl-${r.pressure_level}` : ""}${f.stale && r ? " is-stale" : ""}`;
-      row.el.dataset.stale = String(f.stale);
-      setText(row.value, tr.pct(occ));
-      setText(row.goal, r ? (f.stale ? `${tr.t("stale")} · ${tr.age(f.ageS)}` : tr.t("tile.target", { v: tr.pct(r.target) })) : "");
-      levelBadge(row.badge, r?.pressure_level, tr, { stale: f.stale });
-    }
+    this.careRows.render(this.store, "nation", now, this.freshness, this.tr);
   }
 
   renderTicker() {
