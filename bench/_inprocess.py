@@ -92,6 +92,8 @@ def run_in_process(
                 hospital_store=hospital_store,
                 out=out,
             )
+        # the worker checkpoints once a second; once per round here errs on the slow side
+        wards.checkpoint(ward_store, hospital_store, out)
         ward_s += time.perf_counter() - t0
         contributions: dict[int, list[InboundMessage]] = {}
         for (topic, partition), records in out.items():
@@ -109,6 +111,7 @@ def run_in_process(
             scopes.process_partition(
                 partition, group, now=now, scope_store=scope_store, out=scope_out
             )
+        scopes.checkpoint(scope_store, scope_out)
         scope_s += time.perf_counter() - t0
         for (topic, _), records in scope_out.items():
             outputs[topic] += len(records)

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     # shorter waits bound the added latency.
     worker_round_max_messages: int = 2000
     worker_round_max_wait_s: float = 0.05
+    # Changed states are written to the tables (and their changelogs) this often, and the
+    # input they cover is acknowledged only then: a longer interval writes less per event,
+    # a shorter one replays less after a crash.
+    worker_checkpoint_interval_s: float = 2.0
+    # While input is queued behind a round, changed wards and scopes are emitted at most
+    # this often, or less often when emitting takes longer than a fifth of it (once caught
+    # up, after every round): the added latency under load.
+    worker_emit_interval_s: float = 0.1
 
     # API
     api_host: str = "127.0.0.1"

@@ -7,7 +7,11 @@ the store and buffer objects passed in, so the whole pipeline is tested and benc
 without a broker.
 
 Coalescing is the point: a round's events for one ward update one cached state, and each
-ward, hospital and scope touched gives one table write and one output per round.
+ward, hospital and scope touched gives one output per round. Table writes (and their
+changelog records) are coalesced further, across rounds: ``process_partition`` only marks
+states dirty and ``checkpoint`` writes each dirty state once. The caller acknowledges the
+input messages of the rounds a checkpoint covers only after it (``streams.app``), so the
+committed offsets never run ahead of the changelog.
 """
 
 from __future__ import annotations
@@ -265,6 +269,11 @@ class WardProcessor(_Shared):
         self.ticks_topic = settings.topic(TICKS_TOPIC)
         self._states: dict[str, WardStateValue] = {}
         self._hospitals: dict[str, _Hospital] = {}
+        # changed, not yet emitted (process_partition(..., emit=False)), by partition
+        self._pending: dict[int, dict[str, WardStateValue]] = {}
+        # written by the next checkpoint, by partition
+        self._dirty_wards: dict[int, dict[str, WardStateValue]] = {}
+        self._dirty_hospitals: dict[int, dict[str, _Hospital]] = {}
 
     def set_reference(self, reference: ReferenceData) -> None:
         super().set_reference(reference)
@@ -274,9 +283,35 @@ class WardProcessor(_Shared):
         self._hospitals_by_partition = by_partition
 
     def forget_all(self) -> None:
-        """Drop cached decoded state (after a rebalance); the tables stay authoritative."""
+        """Drop cached decoded state (after a rebalance); the tables stay authoritative.
+
+        Changes not yet checkpointed are dropped too: their input was not acknowledged,
+        so it is consumed again."""
         self._states.clear()
         self._hospitals.clear()
+        self._pending.clear()
+        self._dirty_wards.clear()
+        self._dirty_hospitals.clear()
+
+    def checkpoint(
+        self, ward_store: StateStore, hospital_store: StateStore, out: OutputBuffer
+    ) -> int:
+        """Emit what is pending, then write every state changed since the last checkpoint
+        (local store and changelog records in ``out``); return how many states."""
+        self.emit_pending(ward_store, hospital_store, out)
+        written = 0
+        dirty_wards, self._dirty_wards = self._dirty_wards, {}
+        for partition, states in dirty_wards.items():
+            for ward_id, state in states.items():
+                ward_store.put(partition, ward_id.encode(), state.to_json(), out)
+            written += len(states)
+        dirty_hospitals, self._dirty_hospitals = self._dirty_hospitals, {}
+        for partition, hospitals in dirty_hospitals.items():
+            for hospital_id, hospital in hospitals.items():
+                stored = {"version": hospital.scope.version, "alerts": hospital.alerts.to_dict()}
+                hospital_store.put(partition, hospital_id.encode(), _dumps(stored), out)
+            written += len(hospitals)
+        return written
 
     # -- state access --------------------------------------------------------------------
 
@@ -333,8 +368,14 @@ class WardProcessor(_Shared):
         ward_store: StateStore,
         hospital_store: StateStore,
         out: OutputBuffer,
+        emit: bool = True,
     ) -> None:
-        changed: dict[str, WardStateValue] = {}
+        """Apply ``messages`` of one partition. Their ward states, hospital rollups and
+        contributions go to ``out`` now, or with ``emit=False`` at the next
+        ``emit_pending``: a ward changed by several rounds in between is emitted once."""
+        changed = self._pending.get(partition)
+        if changed is None:
+            changed = self._pending[partition] = {}
         for message in messages:
             if message.topic == self.ticks_topic:
                 tick = decode_tick(message.value)
@@ -342,8 +383,23 @@ class WardProcessor(_Shared):
                     self._on_tick(partition, tick, changed, ward_store, out)
                 continue
             self._on_events(partition, message, now, changed, ward_store, out)
-        if changed:
-            self._emit(partition, changed, now, ward_store, hospital_store, out)
+        if emit:
+            del self._pending[partition]
+            if changed:
+                self._emit(partition, changed, ward_store, hospital_store, out)
+
+    @property
+    def has_pending(self) -> bool:
+        return any(self._pending.values())
+
+    def emit_pending(
+        self, ward_store: StateStore, hospital_store: StateStore, out: OutputBuffer
+    ) -> None:
+        """Emit what ``process_partition(..., emit=False)`` left pending."""
+        pending, self._pending = self._pending, {}
+        for partition, changed in pending.items():
+            if changed:
+                self._emit(partition, changed, ward_store, hospital_store, out)
 
     def _on_events(
         self,
@@ -405,7 +461,9 @@ class WardProcessor(_Shared):
         state = self._state(ward, ward_store)
         before = state.version
         silent_since = state.wm if state.stale else None
-        for output in apply_in_place(state, event, ward=ward, config=self.config):
+        # settle=False: finalisation is folded once per round, when the state is read
+        # for its outputs (``_emit``), instead of every five minutes of event time.
+        for output in apply_in_place(state, event, ward=ward, config=self.config, settle=False):
             if isinstance(output, Rejected):
                 self.emit_invalid(
                     out,
@@ -502,13 +560,16 @@ class WardProcessor(_Shared):
         self,
         partition: int,
         changed: dict[str, WardStateValue],
-        now: datetime,
         ward_store: StateStore,
         hospital_store: StateStore,
         out: OutputBuffer,
     ) -> None:
         touched: dict[str, _Hospital] = {}
         topics = self.topics
+        dirty = self._dirty_wards.get(partition)
+        if dirty is None:
+            dirty = self._dirty_wards[partition] = {}
+        dirty.update(changed)
         for ward_id, state in changed.items():
             ward = self.reference.wards[ward_id]
             hospital = self._hospital(ward.hospital_id, ward_store, hospital_store)
@@ -516,7 +577,6 @@ class WardProcessor(_Shared):
             target = self.ward_target(ward)
             vector = state.vector(target)
             key = ward_id.encode()
-            ward_store.put(partition, key, state.to_json(), out)
             if state.wm is None:
                 continue
             msg = message_dict(
@@ -534,14 +594,13 @@ class WardProcessor(_Shared):
             )
             touched[ward.hospital_id] = hospital
         for hospital_id, hospital in touched.items():
-            self._emit_hospital(partition, hospital_id, hospital, hospital_store, out)
+            self._emit_hospital(partition, hospital_id, hospital, out)
 
     def _emit_hospital(
         self,
         partition: int,
         hospital_id: str,
         hospital: _Hospital,
-        hospital_store: StateStore,
         out: OutputBuffer,
     ) -> None:
         scope = hospital.scope
@@ -564,8 +623,7 @@ class WardProcessor(_Shared):
             out.add_keyed(
                 topics.contributions, topics.partitions, target_scope.encode(), contribution
             )
-        stored = {"version": scope.version, "alerts": hospital.alerts.to_dict()}
-        hospital_store.put(partition, hospital_id.encode(), _dumps(stored), out)
+        self._dirty_hospitals.setdefault(partition, {})[hospital_id] = hospital
 
 
 class _Scope:
@@ -597,9 +655,33 @@ class ScopeProcessor(_Shared):
     ) -> None:
         super().__init__(settings=settings, reference=reference, targets=targets, topics=topics)
         self._scopes: dict[str, _Scope] = {}
+        # changed, not yet emitted: partition -> scope -> care types
+        self._pending: dict[int, dict[str, set[str]]] = {}
+        self._dirty: dict[int, set[str]] = {}  # written by the next checkpoint
 
     def forget_all(self) -> None:
         self._scopes.clear()
+        self._pending.clear()
+        self._dirty.clear()
+
+    def checkpoint(self, scope_store: StateStore, out: OutputBuffer) -> int:
+        """Emit what is pending, then write every scope changed since the last checkpoint;
+        return how many."""
+        self.emit_pending(out)
+        written = 0
+        dirty, self._dirty = self._dirty, {}
+        for partition, scope_ids in dirty.items():
+            for scope_id in scope_ids:
+                scope = self._scopes[scope_id]
+                stored = {
+                    "scope": scope.scope.to_dict(),
+                    "alerts": scope.alerts.to_dict(),
+                    "declared": str(scope.declared) if scope.declared else None,
+                    "declared_at": scope.declared_at,
+                }
+                scope_store.put(partition, scope_id.encode(), _dumps(stored), out)
+            written += len(scope_ids)
+        return written
 
     def _scope(self, scope_id: str, store: StateStore) -> _Scope:
         cached = self._scopes.get(scope_id)
@@ -628,8 +710,13 @@ class ScopeProcessor(_Shared):
         now: datetime,
         scope_store: StateStore,
         out: OutputBuffer,
+        emit: bool = True,
     ) -> None:
-        dirty: dict[str, set[str]] = {}
+        """Apply contributions of one partition; rollups and alerts go to ``out`` now, or
+        with ``emit=False`` at the next ``emit_pending`` (once per scope and care type)."""
+        dirty = self._pending.get(partition)
+        if dirty is None:
+            dirty = self._pending[partition] = {}
         for message in messages:
             if not message.key or not message.value:
                 continue
@@ -647,6 +734,20 @@ class ScopeProcessor(_Shared):
             changed = scope.scope.update(value["child"], int(value["version"]), parts)
             if changed:
                 dirty.setdefault(scope_id, set()).update(changed)
+        if emit:
+            del self._pending[partition]
+            self._emit(partition, dirty, out)
+
+    @property
+    def has_pending(self) -> bool:
+        return any(self._pending.values())
+
+    def emit_pending(self, out: OutputBuffer) -> None:
+        pending, self._pending = self._pending, {}
+        for partition, dirty in pending.items():
+            self._emit(partition, dirty, out)
+
+    def _emit(self, partition: int, dirty: dict[str, set[str]], out: OutputBuffer) -> None:
         for scope_id, care_types in dirty.items():
             scope = self._scopes[scope_id]
             region = scope_id.split(":", 1)[1] if scope_id.startswith("region:") else None
@@ -657,13 +758,8 @@ class ScopeProcessor(_Shared):
                 self.emit_rollup(out, msg)
                 for alert in scope.alerts.observe(msg, region_code=region):
                     self.emit_alert(out, alert)
-            stored = {
-                "scope": scope.scope.to_dict(),
-                "alerts": scope.alerts.to_dict(),
-                "declared": str(scope.declared) if scope.declared else None,
-                "declared_at": scope.declared_at,
-            }
-            scope_store.put(partition, scope_id.encode(), _dumps(stored), out)
+        if dirty:
+            self._dirty.setdefault(partition, set()).update(dirty)
 
 
 def measures_of(vector: Iterable[int]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 - any arrival order that respects the lateness bound gives the same state, buckets and
   06:00 snapshots, also when time is finalised on the way;
 - applying an event twice equals applying it once;
+- deferring finalisation to the end of a round (the worker's path) changes nothing;
 - a cancel before or after its target gives the same result;
 - counts and windows equal a brute-force oracle;
 - the time-weighted occupancy of a constant series is that constant.
@@ -25,7 +26,13 @@ from pydantic import AwareDatetime, TypeAdapter
 from streams.core.config import WINDOW_1H_S, WINDOW_7D_S, WINDOW_24H_S, CoreConfig
 from streams.core.daily_snapshot import DailySnapshot
 from streams.core.outputs import Rejected
-from streams.core.ward_state import WardStateValue, epoch_seconds, message_dict, semantic_dict
+from streams.core.ward_state import (
+    WardStateValue,
+    apply_in_place,
+    epoch_seconds,
+    message_dict,
+    semantic_dict,
+)
 from tests.streams.core.factories import (
     Oracle,
     admit,
@@ -151,6 +158,56 @@ def test_any_admissible_arrival_order_gives_the_same_state_and_snapshots(
     snaps1 = {o for o in out1 if isinstance(o, DailySnapshot)}
     snaps2 = {o for o in out2 if isinstance(o, DailySnapshot)}
     assert snaps1 == snaps2
+
+
+@PROPERTY
+@given(
+    specs=_specs(30 * HOUR, max_size=80),
+    jitter=st.lists(st.integers(0, 40 * MIN), min_size=80, max_size=80),
+    settle_every=st.integers(1, 30),
+    lateness=st.sampled_from([30 * MIN, HOUR, 6 * HOUR]),
+)
+def test_deferred_finalisation_equals_finalising_event_by_event(
+    specs: list[tuple[Any, ...]], jitter: list[int], settle_every: int, lateness: int
+) -> None:
+    """The worker applies a round's events with ``settle=False`` and settles once per round.
+    With disorder beyond the bound (so some events are too late), cancels reaching back
+    across the final point and several days of time, every output, every rejection, the
+    state and the 06:00 snapshots equal those of finalising after every event."""
+    config = CoreConfig(lateness_s=lateness)
+    events = _build(specs, cancel_reach_s=3 * HOUR)
+    arrival = [
+        ev
+        for _, ev in sorted(
+            zip(
+                (epoch_seconds(e.occurred_at) + j for e, j in zip(events, jitter, strict=False)),
+                events,
+                strict=True,
+            ),
+            key=lambda kv: kv[0],
+        )
+    ]
+    eager, out1 = run(arrival, config=config)
+    ward = make_ward()
+    deferred = WardStateValue.new(ward, config)
+    out2: list[Any] = []
+    for i, ev in enumerate(arrival, 1):
+        out2.extend(apply_in_place(deferred, ev, ward=ward, config=config, settle=False))
+        if i % settle_every == 0:
+            out2.extend(deferred.settle())
+    out2.extend(deferred.settle())
+
+    def rejected(outs: list[Any]) -> list[tuple[str, Any]]:
+        return [(str(o.reason), o.event_id) for o in outs if isinstance(o, Rejected)]
+
+    assert rejected(out2) == rejected(out1)
+    assert deferred.to_dict() == eager.to_dict()
+    assert _view(deferred) == _view(eager)
+    for w in WINDOWS:
+        assert deferred.window(w) == eager.window(w)
+    snaps1 = {o for o in out1 if isinstance(o, DailySnapshot)}
+    snaps2 = {o for o in out2 if isinstance(o, DailySnapshot)}
+    assert snaps2 == snaps1
 
 
 @PROPERTY
