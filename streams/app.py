@@ -162,6 +162,26 @@ def _batch_producer(app: faust.App) -> Any:
     return cast(Any, app.producer)._ensure_producer()
 
 
+def _behind(app: faust.App, stream: Any, events: Sequence[Any]) -> bool:
+    """More input is waiting after this round: queued in the stream, or in Kafka beyond
+    the last offset taken (the high watermark of the consumer's latest fetch)."""
+    if not stream.channel.empty():
+        return True
+    last: dict[Any, int] = {}
+    for event in events:
+        message = event.message
+        last[message.tp] = message.offset
+    consumer = app.consumer
+    for tp, offset in last.items():
+        try:
+            highwater = consumer.highwater(tp)
+        except Exception:  # partition just revoked, consumer restarting: assume caught up
+            continue
+        if highwater is not None and highwater > offset + 1:
+            return True
+    return False
+
+
 def _by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
     groups: dict[int, list[Any]] = {}
     for event in events:
@@ -263,7 +283,7 @@ def build_app(
                 # input queued): emit once per interval, so a ward changed by every round
                 # of a backlog is written out once per interval, not once per round. The
                 # interval stretches so that emitting takes at most a fifth of the time.
-                if stream.channel.empty() or clock - pending_since >= wait:
+                if not _behind(app, stream, events) or clock - pending_since >= wait:
                     emit(out)
                     pending_since = None
                     wait = max(emit_interval, 4 * (time.monotonic() - clock))
