@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.streams import _current_event
 
 from capmon.settings import Settings
@@ -175,8 +176,10 @@ def _behind(app: faust.App, stream: Any, events: Sequence[Any]) -> bool:
     for tp, offset in last.items():
         try:
             highwater = consumer.highwater(tp)
-        except Exception:  # partition just revoked, consumer restarting: assume caught up
-            continue
+        except (AssertionError, ConsumerNotStarted):
+            # aiokafka asserts the partition is assigned; just revoked, or the consumer is
+            # restarting: nothing more to fetch from it here, so not behind on it.
+            highwater = None
         if highwater is not None and highwater > offset + 1:
             return True
     return False
