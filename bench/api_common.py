@@ -27,7 +27,7 @@ from api.auth import TokenStore
 from api.channels import Message, message_key
 from api.db import apply_api_schema, create_pool
 from api.roles import Role
-from bench.common import CapmonProcess, capmon_env, say, wait_topics_ready
+from bench.common import CapmonProcess, capmon_env, say
 from capmon.settings import Settings
 from schemas.messages import (
     Counts,
@@ -38,6 +38,7 @@ from schemas.messages import (
 )
 from schemas.reference import ReferenceData, load_reference
 from schemas.types import ALL_CARE_TYPES, PressureLevel
+from streams.topics import wait_topics_ready
 
 
 def free_port() -> int:

@@ -346,32 +346,6 @@ async def produce(
     return ProduceStats(count, events, size, seconds)
 
 
-async def wait_topics_ready(bootstrap: str, topics: Sequence[str], *, within: float = 60.0) -> None:
-    """Wait until every partition of ``topics`` answers its leader's ListOffsets: the first
-    sends to a topic just created would otherwise retry through the election and time it
-    (metadata names a leader before the leader serves)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-
-        async def ready() -> bool:
-            partitions: list[TopicPartition] = []
-            for topic in topics:
-                found = await _partitions(consumer, topic)
-                if not found:
-                    return False
-                partitions += [TopicPartition(topic, p) for p in found]
-            try:
-                await consumer.end_offsets(partitions)
-            except KafkaError:
-                return False
-            return True
-
-        await wait_until(ready, within=within, what=f"leaders of {', '.join(topics)}", every=0.2)
-    finally:
-        await consumer.stop()
-
-
 async def _with_admin(bootstrap: str, use: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await admin.start()

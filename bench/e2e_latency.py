@@ -73,7 +73,6 @@ from bench.common import (
     result,
     say,
     start_worker,
-    wait_topics_ready,
     wait_until,
     work_directory,
 )
@@ -595,7 +594,6 @@ async def run(
     receipts = Receipts(out)
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(bootstrap, [events_topic, ward_state_topic])
         token = create_token(settings, db_url)
         with work_directory(keep=args.keep) as work_dir:
             worker = start_worker(

@@ -44,7 +44,6 @@ from bench.common import (
     start_worker,
     wait_group_done,
     wait_group_stable,
-    wait_topics_ready,
     work_directory,
     worker_group,
 )
@@ -169,7 +168,6 @@ async def measure(
         overrides["reference_dir"] = reference_dir
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(bootstrap, [events_topic])
         with work_directory(keep=keep) as work_dir:
             worker = start_worker(settings, work_dir, overrides=overrides)
             try:

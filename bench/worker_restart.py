@@ -47,7 +47,6 @@ from bench.common import (
     say,
     start_worker,
     wait_group_done,
-    wait_topics_ready,
     work_directory,
     worker_group,
 )
@@ -150,13 +149,8 @@ async def time_to_probe(
 
 async def cold_start(probe: Ward, store: str, *, within: float, keep: bool) -> float:
     settings = bench_settings(table_store=store)
-    bootstrap = settings.kafka_bootstrap_servers
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(
-            bootstrap,
-            [settings.topic(settings.topic_events), settings.topic(settings.topic_ward_state)],
-        )
         at = int(time.time()) - 60
         value = _probe_census(probe, at, 1, max(1, probe.typical_available_beds))
         with work_directory(keep=keep) as work_dir:
@@ -190,7 +184,6 @@ async def measure(
     messages = generate(reference, len(reference.wards) * per_ward, 50, end=end, mean_gap_s=gap_s)
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(bootstrap, [events_topic, ward_state_topic])
         stats = await produce(bootstrap, events_topic, (m.as_tuple() for m in messages))
         say(f"{store}: {stats.events:,} events produced; building the state")
         with work_directory(keep=keep) as work_dir:

@@ -52,7 +52,6 @@ from bench.common import (
     start_worker,
     total,
     wait_group_done,
-    wait_topics_ready,
     work_directory,
     worker_group,
 )
@@ -182,7 +181,6 @@ async def run_size(
         extra["worker_settings"] = worker_settings
     try:
         await ensure_topics(settings)
-        await wait_topics_ready(bootstrap, [events_topic, *outputs])
         say(f"{per_message}/msg: producing {len(messages)} messages ({events} events)")
         stats = await produce(bootstrap, events_topic, (m.as_tuple() for m in messages))
         extra |= {

@@ -11,10 +11,13 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from capmon.settings import Settings, get_settings
 
@@ -67,7 +70,54 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
 
 async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[str]:
-    """Create missing topics; returns the names created. Existing topics are left alone."""
+    """Create missing topics and wait until every partition of every capmon topic has a
+    leader that serves; returns the names created. Existing topics are left alone."""
+    created = await _create_missing(settings, timeout_s)
+    await wait_topics_ready(
+        settings.kafka_bootstrap_servers,
+        [spec.name for spec in topic_specs(settings)],
+        within=max(timeout_s, 60.0),
+    )
+    return created
+
+
+async def wait_topics_ready(bootstrap: str, topics: Sequence[str], *, within: float = 60.0) -> None:
+    """Wait until every partition of ``topics`` answers its leader's ListOffsets.
+
+    A topic just created is named in the metadata before its partitions' leaders serve:
+    the first producers and readers would get NotLeaderForPartition and retry through the
+    election, under load for long enough to miss their own deadlines.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + within
+        while not await _serving(consumer, topics):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"timed out after {within:.0f}s waiting for the leaders of {', '.join(topics)}"
+                )
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+
+
+async def _serving(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> bool:
+    await consumer._client.force_metadata_update()
+    partitions: list[TopicPartition] = []
+    for topic in topics:
+        found = consumer.partitions_for_topic(topic)
+        if not found:
+            return False
+        partitions += [TopicPartition(topic, p) for p in found]
+    try:
+        await consumer.end_offsets(partitions)
+    except KafkaError:
+        return False
+    return True
+
+
+async def _create_missing(settings: Settings, timeout_s: float) -> list[str]:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
     )
