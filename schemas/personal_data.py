@@ -209,6 +209,32 @@ def contains_personnummer(text: bytes | str) -> bool:
     return next(_spans(text), None) is not None
 
 
+_HSA_PREFIX = re.compile(rb"SE[0-9]{10}-")
+
+
+def hsa_prefix(hsa_id: str) -> bytes | None:
+    """The organisation prefix ``SE<10 digits>-`` of an HSA id, when it holds no
+    personnummer (an organisation number's month digits are >= 20: it never does, but a
+    sole trader's organisation number is the owner's personnummer)."""
+    prefix = hsa_id[:13].encode("ascii", errors="replace")
+    if _HSA_PREFIX.fullmatch(prefix) is None or contains_personnummer(prefix):
+        return None
+    return prefix
+
+
+def contains_personnummer_besides(data: bytes, prefix: bytes) -> bool:
+    """``contains_personnummer(data)``, faster where ``prefix`` (from ``hsa_prefix``)
+    occurs often: every ward id and most sources of a hospital's batch carry it, and each
+    is a 10-digit run the scan would look at in Python (two per event, most of its cost).
+
+    Same answer: the prefix is replaced by ``SE-``. Its digits are no personnummer, and
+    what surrounds them stays: ``E`` before and ``-`` after keep every neighbouring digit
+    run apart as before, and a candidate cannot end in those digits (a 6- or 8-digit group
+    before a separator must not be glued to more digits; these are 10).
+    """
+    return contains_personnummer(data.replace(prefix, b"SE-"))
+
+
 def personal_data_paths(value: object, path: str = "") -> list[str]:
     """Field paths (``source``, ``events[2].encounter_ref``) of a parsed JSON value whose
     keys or scalar values hold a personnummer. Rare path: only after a raw scan hit."""

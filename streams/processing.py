@@ -25,12 +25,18 @@ from typing import Any, Protocol
 import orjson
 
 from capmon.settings import Settings
-from schemas.events import Event, WardRegistered
+from schemas.events import WardRegistered
 from schemas.messages import InvalidReason
 from schemas.reference import ReferenceData, Ward
 from schemas.targets import TargetConfig, target_for
 from schemas.types import ALL_CARE_TYPES, PreparednessLevel
-from schemas.validation import Rejection, ValidationLimits, decode_message
+from schemas.validation import (
+    Rejection,
+    StreamEvent,
+    ValidationLimits,
+    decode_stream_message,
+)
+from schemas.wire import event_json
 from streams.core import measures as m
 from streams.core import rollup
 from streams.core.config import CoreConfig
@@ -415,7 +421,7 @@ class WardProcessor(_Shared):
             hospital_id = message.key.decode() if message.key else None
         except UnicodeDecodeError:
             hospital_id = None
-        result = decode_message(
+        result = decode_stream_message(
             message.value or b"",
             reference=self.reference,
             limits=self.limits,
@@ -430,7 +436,7 @@ class WardProcessor(_Shared):
     def _apply(
         self,
         partition: int,
-        event: Event,
+        event: StreamEvent,
         origin: str,
         now: datetime,
         changed: dict[str, WardStateValue],
@@ -473,7 +479,7 @@ class WardProcessor(_Shared):
                         event_id=str(output.event_id),
                         ward_id=output.ward_id,
                         source=event.source,
-                        raw=event.model_dump_json(),
+                        raw=event_json(event),
                     ),
                     origin=origin,
                     now=now,

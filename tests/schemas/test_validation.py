@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capmon.settings import Settings
-from schemas.events import CensusSnapshot, PatientMovement, WardRegistered
+from schemas.events import CensusSnapshot, Event, PatientMovement, WardRegistered
 from schemas.generate import EXAMPLES_DIR
 from schemas.messages import InvalidEventRecord, InvalidReason
 from schemas.personal_data import luhn_check_digit
@@ -102,7 +102,7 @@ def batch(*events: dict[str, Any], **fields: Any) -> bytes:
     return orjson.dumps(message)
 
 
-def decode(raw: bytes, **kwargs: Any) -> DecodeResult:
+def decode(raw: bytes, **kwargs: Any) -> DecodeResult[Event]:
     kwargs.setdefault("limits", ValidationLimits())
     return decode_message(raw, reference=reference(), now=NOW, **kwargs)
 
@@ -580,7 +580,7 @@ _VARIANTS = st.sampled_from(
 )
 
 
-def _outcome(result: DecodeResult) -> tuple[object, ...]:
+def _outcome(result: DecodeResult[Event]) -> tuple[object, ...]:
     return (
         [event.model_dump() for event in result.accepted],
         [(r.reason, r.index, r.detail) for r in result.rejected],
