@@ -9,9 +9,11 @@ of stacks inside a few named phases (inclusive time).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,14 +41,17 @@ class Profiler:
         self.output = output
         self.rate = rate
         self.proc: subprocess.Popen[bytes] | None = None
-        self.available = shutil.which("py-spy") is not None
+        # py-spy comes with the dev extra, beside this interpreter (which need not be on PATH)
+        beside = Path(sys.executable).parent / "py-spy"
+        self.executable = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+        self.available = self.executable is not None
 
     def __enter__(self) -> Profiler:
-        if self.available:
+        if self.executable is not None:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             self.proc = subprocess.Popen(
                 [
-                    "py-spy",
+                    self.executable,
                     "record",
                     "--pid",
                     str(self.pid),
@@ -55,6 +60,7 @@ class Profiler:
                     "--rate",
                     str(self.rate),
                     "--nonblocking",
+                    *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
                     "--output",
                     str(self.output),
                 ],

@@ -70,10 +70,15 @@ class Settings(BaseSettings):
     # input they cover is acknowledged only then: a longer interval writes less per event,
     # a shorter one replays less after a crash.
     worker_checkpoint_interval_s: float = 2.0
-    # While input is queued behind a round, changed wards and scopes are emitted at most
-    # this often, or less often when emitting takes longer than a fifth of it (once caught
-    # up, after every round): the added latency under load.
-    worker_emit_interval_s: float = 0.1
+    # While half a round or more of input waits behind a round, changed wards and scopes
+    # are emitted at most this often, or less often when emitting takes longer than a tenth
+    # of it (keeping up, after every round): the added latency under a backlog.
+    worker_emit_interval_s: float = 1.0
+    # Per partition and fetch: with 50-event messages of ~13 KB, faust's default (1 MiB)
+    # held the worker idle between fetches a third of the time.
+    worker_fetch_max_bytes: int = 16 * 1024 * 1024
+    # How often the worker logs (INFO) where its time went: busy share per phase, rounds.
+    worker_stats_interval_s: float = 10.0
 
     # API
     api_host: str = "127.0.0.1"

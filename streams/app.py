@@ -51,6 +51,7 @@ from streams.processing import (
     WardProcessor,
     encode_tick,
 )
+from streams.round_stats import RoundStats
 from streams.topics import CONTRIBUTIONS_TOPIC, TICKS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -163,11 +164,10 @@ def _batch_producer(app: faust.App) -> Any:
     return cast(Any, app.producer)._ensure_producer()
 
 
-def _behind(app: faust.App, stream: Any, events: Sequence[Any]) -> bool:
-    """More input is waiting after this round: queued in the stream, or in Kafka beyond
-    the last offset taken (the high watermark of the consumer's latest fetch)."""
-    if not stream.channel.empty():
-        return True
+def _backlog(app: faust.App, stream: Any, events: Sequence[Any]) -> int:
+    """Messages waiting after this round: queued in the stream, and in Kafka beyond the
+    last offset taken (the high watermark of the consumer's latest fetch)."""
+    waiting = stream.channel.queue.qsize()
     last: dict[Any, int] = {}
     for event in events:
         message = event.message
@@ -178,11 +178,11 @@ def _behind(app: faust.App, stream: Any, events: Sequence[Any]) -> bool:
             highwater = consumer.highwater(tp)
         except (AssertionError, ConsumerNotStarted):
             # aiokafka asserts the partition is assigned; just revoked, or the consumer is
-            # restarting: nothing more to fetch from it here, so not behind on it.
+            # restarting: nothing more to fetch from it here.
             highwater = None
         if highwater is not None and highwater > offset + 1:
-            return True
-    return False
+            waiting += highwater - offset - 1
+    return int(waiting)
 
 
 def _by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
@@ -219,6 +219,7 @@ def build_app(
         producer_max_request_size=4_000_000,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=max(4096, settings.worker_round_max_messages * 2),
+        consumer_max_fetch_size=settings.worker_fetch_max_bytes,
     )
     topics = output_topics(settings)
     inbound = app.topic(
@@ -254,19 +255,26 @@ def build_app(
     hospital_store = _TableStore(hospitals_table)
     scope_store = _TableStore(scopes_table)
     held = _Held()
+    ward_stats = RoundStats("wards")
+    scope_stats = RoundStats("scopes")
 
     emit_interval = settings.worker_emit_interval_s
+    behind_messages = max(1, round_max // 2)
 
     async def run_rounds(
         stream: Any,
         process: Callable[[int, list[InboundMessage], datetime, OutputBuffer], None],
         processor: WardProcessor | ScopeProcessor,
         emit: Callable[[OutputBuffer], None],
+        stats: RoundStats,
     ) -> None:
         producer = _batch_producer(app)
         pending_since: float | None = None
         wait = emit_interval
+        clock = time.perf_counter
         async for events in stream.take_events(round_max, within=round_wait):
+            started = clock()
+            stats.round(len(events))
             held.hold(events)
             now = datetime.now(UTC)
             out = OutputBuffer()
@@ -278,19 +286,27 @@ def build_app(
                     process(partition, [_message(event) for event in group], now, out)
                 finally:
                     _current_event.reset(token)
+            processed = clock()
+            stats.add("process", processed - started)
             if processor.has_pending:
-                clock = time.monotonic()
                 if pending_since is None:
-                    pending_since = clock
-                # Caught up (nothing more fetched): emit now, for latency. Behind (more
-                # input queued): emit once per interval, so a ward changed by every round
-                # of a backlog is written out once per interval, not once per round. The
-                # interval stretches so that emitting takes at most a fifth of the time.
-                if not _behind(app, stream, events) or clock - pending_since >= wait:
+                    pending_since = processed
+                # Keeping up (less than half a round waiting): emit now, for latency.
+                # Behind: emit once per interval, so a ward changed by every round of a
+                # backlog is written out once per interval, not once per round. The
+                # interval stretches so that emitting takes at most a tenth of the time.
+                if (
+                    processed - pending_since >= wait
+                    or _backlog(app, stream, events) < behind_messages
+                ):
                     emit(out)
                     pending_since = None
-                    wait = max(emit_interval, 4 * (time.monotonic() - clock))
+                    emitted = clock()
+                    stats.add("emit", emitted - processed)
+                    wait = max(emit_interval, 9 * (emitted - processed))
+            flushing = clock()
             await out.flush(producer)
+            stats.add("flush", clock() - flushing)
 
     @app.agent(inbound, name="capmon-wards")
     async def ward_agent(stream: Any) -> None:
@@ -310,7 +326,7 @@ def build_app(
         def emit(out: OutputBuffer) -> None:
             wards.emit_pending(ward_store, hospital_store, out)
 
-        await run_rounds(stream, process, wards, emit)
+        await run_rounds(stream, process, wards, emit, ward_stats)
 
     @app.agent(contributions, name="capmon-scopes")
     async def scope_agent(stream: Any) -> None:
@@ -321,12 +337,13 @@ def build_app(
                 partition, messages, now=now, scope_store=scope_store, out=out, emit=False
             )
 
-        await run_rounds(stream, process, scopes, scopes.emit_pending)
+        await run_rounds(stream, process, scopes, scopes.emit_pending, scope_stats)
 
     @app.timer(interval=settings.worker_checkpoint_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
         # Rounds run synchronously between awaits, so here every held event's effect is in
         # the states about to be written, and nothing else is.
+        started = time.perf_counter()
         events = held.take()
         out = OutputBuffer()
         wards.checkpoint(ward_store, hospital_store, out)
@@ -335,6 +352,12 @@ def build_app(
             await out.flush(_batch_producer(app))
         for event in events:
             event.ack()
+        ward_stats.add("checkpoint", time.perf_counter() - started)
+
+    @app.timer(interval=settings.worker_stats_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def report_stats() -> None:
+        ward_stats.report(log)
+        scope_stats.report(log)
 
     @app.timer(interval=settings.stale_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def send_ticks() -> None:

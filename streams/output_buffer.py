@@ -41,14 +41,17 @@ class KeyPartitioner:
         return partition
 
 
+# Shared by every buffer (one is made per round): the keys repeat round after round.
+_PARTITIONERS: dict[int, KeyPartitioner] = {}
+
+
 class OutputBuffer:
     """Collects records for one round and sends them as one batch per (topic, partition)."""
 
-    __slots__ = ("_partitioners", "_records")
+    __slots__ = ("_records",)
 
     def __init__(self) -> None:
         self._records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
-        self._partitioners: dict[int, KeyPartitioner] = {}
 
     def add(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
         bucket = self._records.get((topic, partition))
@@ -58,9 +61,9 @@ class OutputBuffer:
 
     def add_keyed(self, topic: str, partitions: int, key: bytes, value: bytes) -> None:
         """Add with the partition chosen like the default producer partitioner would."""
-        partitioner = self._partitioners.get(partitions)
+        partitioner = _PARTITIONERS.get(partitions)
         if partitioner is None:
-            partitioner = self._partitioners[partitions] = KeyPartitioner(partitions)
+            partitioner = _PARTITIONERS[partitions] = KeyPartitioner(partitions)
         self.add(topic, partitioner(key), key, value)
 
     def __len__(self) -> int:

@@ -40,7 +40,7 @@ from schemas.wire import event_json
 from streams.core import measures as m
 from streams.core import rollup
 from streams.core.config import CoreConfig
-from streams.core.outputs import PreparednessObserved, Rejected
+from streams.core.outputs import Output, PreparednessObserved, Rejected
 from streams.core.rollup import Part, ScopeState
 from streams.core.ward_state import (
     WardStateValue,
@@ -283,6 +283,8 @@ class WardProcessor(_Shared):
 
     def set_reference(self, reference: ReferenceData) -> None:
         super().set_reference(reference)
+        # ward id -> (ward, the partition of its hospital): looked up per event
+        self._homes: dict[str, tuple[Ward, int]] = {}
         by_partition: dict[int, list[str]] = {}
         for hospital_id in reference.hospitals:
             by_partition.setdefault(self.partitioner(hospital_id.encode()), []).append(hospital_id)
@@ -443,33 +445,68 @@ class WardProcessor(_Shared):
         ward_store: StateStore,
         out: OutputBuffer,
     ) -> None:
-        if isinstance(event, WardRegistered):
+        """Apply one accepted event to its ward's state (the hot path: per event)."""
+        home = self._homes.get(event.ward_id)
+        if home is None:
+            if isinstance(event, WardRegistered):
+                self._register(event)
+                return
+            ward = self.reference.wards[event.ward_id]  # known: validated against it
+            home = self._homes[ward.ward_id] = (
+                ward,
+                self.partitioner(ward.hospital_id.encode()),
+            )
+        elif isinstance(event, WardRegistered):
             self._register(event)
             return
-        ward = self.reference.wards[event.ward_id]  # known: validated against this reference
-        if self.partitioner(ward.hospital_id.encode()) != partition:
-            # The ward's state lives on its hospital's partition; a message keyed by
-            # anything else would split a ward's history across workers.
-            self.emit_invalid(
-                out,
-                Rejection(
-                    InvalidReason.WRONG_HOSPITAL,
-                    f"ward {ward.ward_id} belongs to hospital {ward.hospital_id}: publish "
-                    "its events with that hospital id as the message key",
-                    event_id=str(event.event_id),
-                    ward_id=ward.ward_id,
-                    source=event.source,
-                ),
-                origin=origin,
-                now=now,
-            )
+        ward, ward_partition = home
+        if ward_partition != partition:
+            self._wrong_partition(ward, event, origin, now, out)
             return
-        state = self._state(ward, ward_store)
+        state = self._states.get(ward.ward_id)
+        if state is None:
+            state = self._state(ward, ward_store)
         before = state.version
         silent_since = state.wm if state.stale else None
         # settle=False: finalisation is folded once per round, when the state is read
         # for its outputs (``_emit``), instead of every five minutes of event time.
-        for output in apply_in_place(state, event, ward=ward, config=self.config, settle=False):
+        outputs = apply_in_place(state, event, ward=ward, config=self.config, settle=False)
+        if outputs:
+            self._on_outputs(outputs, event, origin, now, out)
+        if state.version != before:
+            if silent_since is not None and refresh_stale(state, now):
+                # it reported again: fresh from this event on, and its stale alert resolves
+                self._stale_alert(ward, silent_since, state.interval_s, resolved=True, out=out)
+            changed[ward.ward_id] = state
+
+    def _wrong_partition(
+        self, ward: Ward, event: StreamEvent, origin: str, now: datetime, out: OutputBuffer
+    ) -> None:
+        # The ward's state lives on its hospital's partition; a message keyed by anything
+        # else would split a ward's history across workers.
+        self.emit_invalid(
+            out,
+            Rejection(
+                InvalidReason.WRONG_HOSPITAL,
+                f"ward {ward.ward_id} belongs to hospital {ward.hospital_id}: publish "
+                "its events with that hospital id as the message key",
+                event_id=str(event.event_id),
+                ward_id=ward.ward_id,
+                source=event.source,
+            ),
+            origin=origin,
+            now=now,
+        )
+
+    def _on_outputs(
+        self,
+        outputs: list[Output],
+        event: StreamEvent,
+        origin: str,
+        now: datetime,
+        out: OutputBuffer,
+    ) -> None:
+        for output in outputs:
             if isinstance(output, Rejected):
                 self.emit_invalid(
                     out,
@@ -486,11 +523,6 @@ class WardProcessor(_Shared):
                 )
             elif isinstance(output, PreparednessObserved):
                 self._forward_preparedness(output, out)
-        if state.version != before:
-            if silent_since is not None and refresh_stale(state, now):
-                # it reported again: fresh from this event on, and its stale alert resolves
-                self._stale_alert(ward, silent_since, state.interval_s, resolved=True, out=out)
-            changed[ward.ward_id] = state
 
     def _register(self, event: WardRegistered) -> None:
         ward = Ward(

@@ -172,3 +172,18 @@ def test_a_bad_targets_file_is_refused(
 def test_sparse_regions_come_from_the_reference_data_only(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"regions\.csv"):
         load_targets(_write(tmp_path, sparse_regions=["01"]), sparse_regions=frozenset())
+
+
+def _offered_load_by_bisection(beds: int, risk: float) -> float:
+    low, high = 0.0, beds / (1.0 - risk) + 1.0
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (low, mid) if erlang_b(beds, mid) > risk else (mid, high)
+    return low
+
+
+@given(beds=st.integers(1, 1000), risk=st.sampled_from([0.01, 0.05, 0.1, 0.3]))
+def test_newtons_target_is_the_bisections(beds: int, risk: float) -> None:
+    offered = _offered_load_by_bisection(beds, risk)
+    expected = offered * (1 - erlang_b(beds, offered)) / beds
+    assert size_adjusted_target(beds, risk) == pytest.approx(expected, rel=1e-9)
