@@ -36,7 +36,7 @@ from schemas.validation import (
     ValidationLimits,
     decode_stream_message,
 )
-from schemas.wire import event_json
+from schemas.wire import WIRE_TYPES, event_json
 from streams.core import measures as m
 from streams.core import rollup
 from streams.core.config import CoreConfig
@@ -432,50 +432,65 @@ class WardProcessor(_Shared):
         )
         for rejection in result.rejected:
             self.emit_invalid(out, rejection, origin=origin, now=now)
-        for event in result.accepted:
-            self._apply(partition, event, origin, now, changed, ward_store, out)
+        accepted = result.accepted
+        if len(accepted) > 1 and type(accepted[0]) in WIRE_TYPES:
+            # A batch decoded by the fast path (wire events only, no registrations): each
+            # ward's events in one go, in their order (wards are independent).
+            by_ward: dict[str, list[StreamEvent]] = {}
+            for event in accepted:
+                group = by_ward.get(event.ward_id)
+                if group is None:
+                    by_ward[event.ward_id] = [event]
+                else:
+                    group.append(event)
+            for group in by_ward.values():
+                self._apply(partition, group, origin, now, changed, ward_store, out)
+        else:
+            for event in accepted:
+                self._apply(partition, [event], origin, now, changed, ward_store, out)
 
     def _apply(
         self,
         partition: int,
-        event: StreamEvent,
+        events: list[StreamEvent],
         origin: str,
         now: datetime,
         changed: dict[str, WardStateValue],
         ward_store: StateStore,
         out: OutputBuffer,
     ) -> None:
-        """Apply one accepted event to its ward's state (the hot path: per event)."""
-        home = self._homes.get(event.ward_id)
+        """Apply accepted events of one ward, in order, to its state (the hot path)."""
+        first = events[0]
+        if isinstance(first, WardRegistered):  # alone in ``events``
+            self._register(first)
+            return
+        home = self._homes.get(first.ward_id)
         if home is None:
-            if isinstance(event, WardRegistered):
-                self._register(event)
-                return
-            ward = self.reference.wards[event.ward_id]  # known: validated against it
+            ward = self.reference.wards[first.ward_id]  # known: validated against it
             home = self._homes[ward.ward_id] = (
                 ward,
                 self.partitioner(ward.hospital_id.encode()),
             )
-        elif isinstance(event, WardRegistered):
-            self._register(event)
-            return
         ward, ward_partition = home
         if ward_partition != partition:
-            self._wrong_partition(ward, event, origin, now, out)
+            for event in events:
+                self._wrong_partition(ward, event, origin, now, out)
             return
         state = self._states.get(ward.ward_id)
         if state is None:
             state = self._state(ward, ward_store)
         before = state.version
         silent_since = state.wm if state.stale else None
-        # settle=False: finalisation is folded once per round, when the state is read
-        # for its outputs (``_emit``), instead of every five minutes of event time.
-        outputs = apply_in_place(state, event, ward=ward, config=self.config, settle=False)
-        if outputs:
-            self._on_outputs(outputs, event, origin, now, out)
+        config = self.config
+        for event in events:
+            # settle=False: finalisation is folded once per round, when the state is read
+            # for its outputs (``_emit``), instead of every five minutes of event time.
+            outputs = apply_in_place(state, event, ward=ward, config=config, settle=False)
+            if outputs:
+                self._on_outputs(outputs, event, origin, now, out)
         if state.version != before:
             if silent_since is not None and refresh_stale(state, now):
-                # it reported again: fresh from this event on, and its stale alert resolves
+                # it reported again: fresh from these events on, and its stale alert resolves
                 self._stale_alert(ward, silent_since, state.interval_s, resolved=True, out=out)
             changed[ward.ward_id] = state
 
