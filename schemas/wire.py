@@ -24,7 +24,7 @@ and bounds, and the same accepted events for generated input.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 from uuid import UUID
 
 import msgspec
@@ -78,9 +78,7 @@ class WireCensus(_Envelope, tag="census", frozen=True):
     surge_beds_24h: _Count | None = None
     surge_beds_72h: _Count | None = None
 
-    @property
-    def type(self) -> Literal["census"]:
-        return "census"
+    type: ClassVar[Literal["census"]] = "census"  # the tag, as the models have it
 
 
 class WireMovement(_Envelope, tag="movement", frozen=True):
@@ -93,9 +91,7 @@ class WireMovement(_Envelope, tag="movement", frozen=True):
     to_ward_id: _Id | None = None
     cancels_event_id: UUID | None = None
 
-    @property
-    def type(self) -> Literal["movement"]:
-        return "movement"
+    type: ClassVar[Literal["movement"]] = "movement"  # the tag, as the models have it
 
     @property
     def is_outlying(self) -> bool:
@@ -111,9 +107,7 @@ class WireCapacity(_Envelope, tag="capacity", frozen=True):
     reason: CapacityReason
     effective_at: _Time | None = None
 
-    @property
-    def type(self) -> Literal["capacity"]:
-        return "capacity"
+    type: ClassVar[Literal["capacity"]] = "capacity"  # the tag, as the models have it
 
     @property
     def effective_time(self) -> datetime:
@@ -121,9 +115,7 @@ class WireCapacity(_Envelope, tag="capacity", frozen=True):
 
 
 class WireHeartbeat(_Envelope, tag="heartbeat", frozen=True):
-    @property
-    def type(self) -> Literal["heartbeat"]:
-        return "heartbeat"
+    type: ClassVar[Literal["heartbeat"]] = "heartbeat"  # the tag, as the models have it
 
 
 WireEvent = WireCensus | WireMovement | WireCapacity | WireHeartbeat

@@ -881,7 +881,13 @@ def apply_in_place(
     if ward is not state._ward:
         state._sync_reference(ward)
     typ = event.type
-    t = epoch_seconds(event.occurred_at)
+    occurred = event.occurred_at
+    # timestamp() is C for datetime's own UTC (what msgspec decodes "Z" to; pydantic's
+    # TzInfo makes it slow, which epoch_seconds avoids); int() floors it after 1970.
+    if occurred.tzinfo is UTC and (stamp := occurred.timestamp()) >= 0:
+        t = int(stamp)
+    else:
+        t = epoch_seconds(occurred)
     if typ == "capacity":
         eff = epoch_seconds(event.effective_time)
     elif typ == "ward_registered":  # reference data, handled by the wiring
