@@ -163,7 +163,8 @@ async def _rounds(
     app: faust.App, stream: Any, max_messages: int, within: float
 ) -> AsyncIterator[list[Any]]:
     """Rounds of events taken straight from the queue the conductor fills for the agent:
-    up to ``max_messages``, waiting at most ``within`` after the first for more.
+    up to ``max_messages``, for as long as more keep coming (at most ``within`` after the
+    first), so a round grows with the backlog and a lone event waits a millisecond.
 
     faust's stream iteration (and ``take_events`` on it) spends ~35 µs per message in
     Python: a coroutine per event for the take buffer, sensors and an acknowledgement per
@@ -183,20 +184,26 @@ async def _rounds(
         except StopAsyncIteration:  # the channel was stopped: the worker is stopping
             return
         deadline = clock() + within
-        while True:
-            try:
-                while len(events) < max_messages:
-                    events.append(get_nowait())
-            except asyncio.QueueEmpty:
-                pass
-            if len(events) >= max_messages or clock() >= deadline:
-                break
-            # the consumer delivers between our turns: give it a millisecond
-            await asyncio.sleep(0.001)
+        _take(get_nowait, events, max_messages)
+        while len(events) < max_messages and clock() < deadline:
+            before = len(events)
+            await asyncio.sleep(0.001)  # the consumer delivers between our turns
+            _take(get_nowait, events, max_messages)
+            if len(events) == before:
+                break  # a millisecond brought nothing: what was coming has come
         now = clock()
         for tp in {event.message.tp for event in events}:
             inbound[tp] = now
         yield events
+
+
+def _take(get_nowait: Callable[[], Any], events: list[Any], limit: int) -> None:
+    """Move what the queue holds into ``events``, up to ``limit`` in all."""
+    try:
+        while len(events) < limit:
+            events.append(get_nowait())
+    except asyncio.QueueEmpty:
+        pass
 
 
 def _batch_producer(app: faust.App) -> Any:
