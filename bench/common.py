@@ -428,7 +428,12 @@ async def wait_group_done(
                 if not alive():
                     raise RuntimeError("the worker exited")
                 ends = await consumer.end_offsets(partitions)
-                committed = await admin.list_consumer_group_offsets(group)
+                try:
+                    committed = await admin.list_consumer_group_offsets(group)
+                except KafkaError:
+                    # e.g. GroupCoordinatorNotAvailable: a fresh broker is still creating
+                    # __consumer_offsets, or the group does not exist yet
+                    committed = {}
                 done = all(
                     (committed[tp].offset if tp in committed else 0) >= end
                     for tp, end in ends.items()

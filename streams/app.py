@@ -53,7 +53,7 @@ from streams.processing import (
     encode_tick,
 )
 from streams.round_stats import RoundStats
-from streams.topics import CONTRIBUTIONS_TOPIC, TICKS_TOPIC
+from streams.topics import CONTRIBUTIONS_TOPIC, TABLES, TICKS_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -288,11 +288,10 @@ def build_app(
         value_serializer="raw",
         partitions=partitions,
     )
-    wards_table = app.Table("wards", key_type=bytes, value_type=bytes, partitions=partitions)
-    hospitals_table = app.Table(
-        "hospitals", key_type=bytes, value_type=bytes, partitions=partitions
+    wards_table, hospitals_table, scopes_table = (
+        app.Table(name, key_type=bytes, value_type=bytes, partitions=partitions)
+        for name in TABLES
     )
-    scopes_table = app.Table("scopes", key_type=bytes, value_type=bytes, partitions=partitions)
     wards = WardProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
     scopes = ScopeProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
     round_max = settings.worker_round_max_messages

@@ -27,6 +27,11 @@ CONTRIBUTIONS_TOPIC = "capmon.rollup-contributions"
 TICKS_TOPIC = "capmon.ticks"
 
 
+# The worker's changelog-backed tables (faust names their changelogs
+# "<app id>-<table>-changelog"), and faust's own leader topic.
+TABLES = ("wards", "hospitals", "scopes")
+
+
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
     name: str
@@ -37,6 +42,7 @@ class TopicSpec:
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic capmon owns, with its cleanup policy (DESIGN.md, Topics)."""
     n = settings.topic_partitions
+    app_id = settings.topic(settings.worker_id)  # the faust app id (and consumer group)
     # Compaction keeps every intermediate state for an hour, so a sink that was down for
     # less than that still writes every state change to the history.
     compact = {
@@ -66,6 +72,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             n,
             {"cleanup.policy": "delete", "retention.ms": str(3600 * 1000)},
         ),
+        # faust creates these at start-up itself, but joins the consumer group before their
+        # leaders serve: the first assignment then ignores them ("Ignoring missing topic")
+        # and the first changelog sends retry through the election (a commit of 2 s seen).
+        *(
+            TopicSpec(f"{app_id}-{table}-changelog", n, {"cleanup.policy": "compact"})
+            for table in TABLES
+        ),
+        TopicSpec(f"{app_id}-__assignor-__leader", 1, {}),
     ]
 
 
