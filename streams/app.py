@@ -160,7 +160,7 @@ class _Held:
 
 
 async def _rounds(
-    app: faust.App, stream: Any, max_messages: int, within: float
+    app: faust.App, queue: Any, max_messages: int, within: float
 ) -> AsyncIterator[list[Any]]:
     """Rounds of events taken straight from the queue the conductor fills for the agent:
     up to ``max_messages``, for as long as more keep coming (at most ``within`` after the
@@ -172,8 +172,6 @@ async def _rounds(
     the current partition itself. It does tell faust's monitor that the stream consumes,
     which faust's livelock check (``verify_event_path``) reads.
     """
-    channel = aiter(stream.channel)  # subscribes it: the conductor delivers to its queue
-    queue = channel.queue
     monitor = app.monitor
     inbound = monitor.stream_inbound_time if monitor is not None else {}
     get_nowait = queue.get_nowait
@@ -211,10 +209,10 @@ def _batch_producer(app: faust.App) -> Any:
     return cast(Any, app.producer)._ensure_producer()
 
 
-def _backlog(app: faust.App, stream: Any, events: Sequence[Any]) -> int:
-    """Messages waiting after this round: queued in the stream, and in Kafka beyond the
+def _backlog(app: faust.App, queue: Any, events: Sequence[Any]) -> int:
+    """Messages waiting after this round: in the agent's queue, and in Kafka beyond the
     last offset taken (the high watermark of the consumer's latest fetch)."""
-    waiting = stream.channel.queue.qsize()
+    waiting = queue.qsize()
     last: dict[Any, int] = {}
     for event in events:
         message = event.message
@@ -289,8 +287,7 @@ def build_app(
         partitions=partitions,
     )
     wards_table, hospitals_table, scopes_table = (
-        app.Table(name, key_type=bytes, value_type=bytes, partitions=partitions)
-        for name in TABLES
+        app.Table(name, key_type=bytes, value_type=bytes, partitions=partitions) for name in TABLES
     )
     wards = WardProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
     scopes = ScopeProcessor(settings=settings, reference=reference, targets=targets, topics=topics)
@@ -318,7 +315,9 @@ def build_app(
         pending_since: float | None = None
         wait = emit_interval
         clock = time.perf_counter
-        async for events in _rounds(app, stream, round_max, round_wait):
+        # Iterating the agent's channel subscribes it: the conductor delivers to its queue.
+        queue = aiter(stream.channel).queue
+        async for events in _rounds(app, queue, round_max, round_wait):
             started = clock()
             stats.round(len(events))
             held.hold(events)
@@ -343,7 +342,7 @@ def build_app(
                 # interval stretches so that emitting takes at most a tenth of the time.
                 if (
                     processed - pending_since >= wait
-                    or _backlog(app, stream, events) < behind_messages
+                    or _backlog(app, queue, events) < behind_messages
                 ):
                     emit(out)
                     pending_since = None
