@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Per partition and fetch: with 50-event messages of ~13 KB, faust's default (1 MiB)
     # held the worker idle between fetches a third of the time.
     worker_fetch_max_bytes: int = 16 * 1024 * 1024
+    # The longest a fetch waits at the broker for data (faust fixes 1,500 ms, which delayed
+    # input by up to that much; see streams.app._set_fetch_max_wait).
+    worker_fetch_max_wait_ms: int = 50
     # How often the worker logs (INFO) where its time went: busy share per phase, rounds.
     worker_stats_interval_s: float = 10.0
 

@@ -52,14 +52,17 @@ class FakeClock:
 def test_round_stats_report_shares_of_the_elapsed_time_and_reset() -> None:
     clock = FakeClock()
     stats = RoundStats("wards", clock=clock)
-    stats.round(300)
-    stats.round(100)
+    stats.round(300, 0.5)
+    stats.round(100, 1.5)
     stats.add("process", 0.5)
     stats.add("emit", 0.25)
     clock.now += 2.0
     assert stats.summary() == (
-        "wards: 200 msgs/s in 1.0 rounds/s (200/round); busy 38% (process 25%, emit 12%)"
+        "wards: 200 msgs/s in 1.0 rounds/s (200/round); busy 38% (process 25%, emit 12%); "
+        "input age 1,000 ms mean, 1,500 ms max"
     )
     stats.reset()
     clock.now += 1.0
-    assert stats.summary() == "wards: 0 msgs/s in 0.0 rounds/s (0/round); busy 0% (idle)"
+    assert stats.summary() == (
+        "wards: 0 msgs/s in 0.0 rounds/s (0/round); busy 0% (idle); input age 0 ms mean, 0 ms max"
+    )
