@@ -7,6 +7,8 @@ Method, per batch size, on a fresh topic prefix (so a fresh consumer group and t
    to the prefix's events topic. Timed separately; not part of the figure.
 2. Baseline, same run, same topic: a bare ``AIOKafkaConsumer`` (no group) reads every
    message and decodes it with orjson, counting events. Best of ``--baseline-rounds``.
+   Beside it (``extra``), faust's own ceiling: a faust agent that does only that
+   (``bench.faust_ceiling``), i.e. what faust and aiokafka cost before any capmon code.
 3. Start ``capmon worker`` on that backlog and wait until its consumer group has committed
    the end offsets of the events topic *and* of its internal contributions topic (so the
    region/nation stage is done too).
@@ -29,7 +31,9 @@ import argparse
 import asyncio
 import contextlib
 import math
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -56,7 +60,7 @@ from bench.common import (
     worker_group,
 )
 from bench.profiling import Profiler, summarize
-from capmon.settings import Settings
+from capmon.settings import REPO_ROOT, Settings
 from schemas.reference import ReferenceData, load_reference
 from streams.topics import CONTRIBUTIONS_TOPIC, ensure_topics
 
@@ -197,7 +201,10 @@ async def run_size(
             baselines.append(counted / seconds)
         baseline = max(baselines)
         extra["baseline_rounds_events_per_s"] = [round(b) for b in baselines]
-        say(f"{per_message}/msg: baseline {baseline:,.0f} events/s; starting the worker")
+        say(f"{per_message}/msg: baseline {baseline:,.0f} events/s; faust's own ceiling next")
+        ceiling = faust_ceiling(bootstrap, events_topic, events, settings.topic("faust-ceiling"))
+        extra["faust_decode_count_events_per_s"] = round(ceiling)
+        say(f"{per_message}/msg: faust decode+count {ceiling:,.0f} events/s; starting the worker")
 
         with work_directory(keep=keep) as work_dir:
             worker = start_worker(settings, work_dir, overrides=worker_settings)
@@ -244,6 +251,42 @@ async def run_size(
     finally:
         if not keep:
             await delete_prefix_topics(settings)
+
+
+def faust_ceiling(bootstrap: str, topic: str, events: int, group: str) -> float:
+    """events/s of a faust agent that only decodes and counts ``topic`` (bench.faust_ceiling),
+    in its own process: what faust and aiokafka cost before any capmon code."""
+    with tempfile.TemporaryDirectory(prefix="capmon-faust-ceiling-") as datadir:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.faust_ceiling",
+                "--bootstrap",
+                bootstrap,
+                "--topic",
+                topic,
+                "--events",
+                str(events),
+                "--group",
+                group,
+                "--datadir",
+                datadir,
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    # faust's worker writes terminal escapes (its spinner) to stdout too
+    lines = [line[line.find(b"{") :] for line in done.stdout.splitlines() if b'{"events"' in line]
+    if not lines:
+        tail = done.stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(
+            f"bench.faust_ceiling printed no result (exit {done.returncode}): {tail}"
+        )
+    measured = orjson.loads(lines[-1])
+    return float(measured["events"]) / float(measured["seconds"])
 
 
 def in_process_ceiling(
