@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from collections.abc import Iterator
+from functools import lru_cache
 
 # Digits not glued to other digits: a longer digit run (an account number, a count
 # of 11 digits) is not a personnummer. Separator: '-' or '+' (aged 100+), or none.
@@ -212,10 +213,12 @@ def contains_personnummer(text: bytes | str) -> bool:
 _HSA_PREFIX = re.compile(rb"SE[0-9]{10}-")
 
 
+@lru_cache(maxsize=4096)
 def hsa_prefix(hsa_id: str) -> bytes | None:
     """The organisation prefix ``SE<10 digits>-`` of an HSA id, when it holds no
     personnummer (an organisation number's month digits are >= 20: it never does, but a
-    sole trader's organisation number is the owner's personnummer)."""
+    sole trader's organisation number is the owner's personnummer). Cached: the stream
+    asks for every message's hospital."""
     prefix = hsa_id[:13].encode("ascii", errors="replace")
     if _HSA_PREFIX.fullmatch(prefix) is None or contains_personnummer(prefix):
         return None

@@ -223,7 +223,6 @@ def decode_message(
 
 # msgspec rounds fractional seconds beyond microseconds, pydantic truncates them.
 _LONG_FRACTION = re.compile(rb"\.[0-9]{7}")
-_prefixes: dict[str, bytes | None] = {}
 
 
 def decode_stream_message(
@@ -241,11 +240,7 @@ def decode_stream_message(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    prefix = _prefixes.get(hospital_id) if hospital_id is not None else None
-    if prefix is None and hospital_id is not None and hospital_id not in _prefixes:
-        prefix = _prefixes[hospital_id] = (
-            hsa_prefix(hospital_id) if hospital_id in reference.hospitals else None
-        )
+    prefix = hsa_prefix(hospital_id) if hospital_id is not None else None
     if prefix is not None:
         has_personal_data = contains_personnummer_besides(raw, prefix)
     else:
@@ -268,16 +263,11 @@ def _decode_wire(
     """Every item valid, decoded by msgspec; ``None`` for anything else (see
     ``schemas.wire``: what it refuses, pydantic decides)."""
     try:
-        if raw.startswith(b'{"events"') or b'"events"' in raw:
+        if b'"events"' in raw:
             batch = batch_decoder.decode(raw)
-            if len(batch.events) > limits.max_batch_events:
+            context = _batch_context(batch, reference, limits, now, hospital_id)
+            if context is None:
                 return None
-            if hospital_id is not None and batch.hospital_id != hospital_id:
-                return None
-            if batch.hospital_id not in reference.hospitals:
-                return None
-            context = _Context(reference, limits, now, batch.hospital_id)
-            context.source = batch.source
             events: list[StreamEvent] = list(batch.events)
         else:
             events = [event_decoder.decode(raw)]
@@ -305,14 +295,9 @@ def _decode_all_valid(
     try:
         if b'"events"' in raw:
             batch = _valid_batch_adapter.validate_json(raw)
-            if len(batch.events) > limits.max_batch_events:
+            context = _batch_context(batch, reference, limits, now, hospital_id)
+            if context is None:
                 return None
-            if hospital_id is not None and batch.hospital_id != hospital_id:
-                return None
-            if batch.hospital_id not in reference.hospitals:
-                return None
-            context = _Context(reference, limits, now, batch.hospital_id)
-            context.source = batch.source
             events = batch.events
         else:
             events = [_event_adapter.validate_json(raw)]
@@ -325,6 +310,35 @@ def _decode_all_valid(
         if type(event) is WardRegistered:
             context.registered[event.ward_id] = Ward.from_event(event)
     return DecodeResult(events, [], len(events))
+
+
+class _DecodedBatch(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def hospital_id(self) -> str: ...
+    @property
+    def events(self) -> Sequence[object]: ...
+
+
+def _batch_context(
+    batch: _DecodedBatch,
+    reference: ReferenceData,
+    limits: ValidationLimits,
+    now: datetime,
+    hospital_id: str | None,
+) -> _Context | None:
+    """The checks' context for a batch both fast paths decoded; ``None`` when its envelope
+    needs the slow path (too many items, another hospital than the key, an unknown one)."""
+    if len(batch.events) > limits.max_batch_events:
+        return None
+    if hospital_id is not None and batch.hospital_id != hospital_id:
+        return None
+    if batch.hospital_id not in reference.hospitals:
+        return None
+    context = _Context(reference, limits, now, batch.hospital_id)
+    context.source = batch.source
+    return context
 
 
 def _decode_parsed(
