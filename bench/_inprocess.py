@@ -21,7 +21,6 @@ from schemas.targets import load_targets
 from streams.app import output_topics
 from streams.output_buffer import KeyPartitioner, OutputBuffer
 from streams.processing import InboundMessage, ScopeProcessor, WardProcessor
-from streams.worker import tune_gc
 
 
 class DictStore:
@@ -61,7 +60,6 @@ def run_in_process(
     round_messages: int = 2000,
 ) -> InProcessRun:
     """Process ``messages`` in rounds of ``round_messages`` (like ``take_events``)."""
-    tune_gc()  # as the worker process does
     topics = output_topics(settings)
     targets = load_targets(settings.targets_file)
     wards = WardProcessor(settings=settings, reference=reference, targets=targets, topics=topics)

@@ -63,6 +63,7 @@ from bench.profiling import Profiler, summarize
 from capmon.settings import REPO_ROOT, Settings
 from schemas.reference import ReferenceData, load_reference
 from streams.topics import CONTRIBUTIONS_TOPIC, ensure_topics
+from streams.worker import tune_gc
 
 # Default events per batch size: ten seconds or more of processing at the worker's measured
 # speed (~40k events/s at 50 per message, ~4.5k at 1), short enough for the 15-minute run.
@@ -300,6 +301,7 @@ def in_process_ceiling(
             break
         subset.append(message)
         count += message.events
+    tune_gc()  # as the worker process does (this is a benchmark's process: no harm)
     run = run_in_process(Settings(topic_prefix="inprocess."), reference, subset)
     return {
         "events": run.events,
