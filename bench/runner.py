@@ -78,6 +78,7 @@ SCRIPTS: tuple[Script, ...] = (
             "500",
         ),
     ),
+    Script("decode_throughput", 60, quick_args=("--events", "500", "--rounds", "1")),
     Script("e2e_latency", 300, quick_args=("--quick",)),
     Script(
         "worker_memory",

@@ -20,6 +20,8 @@ from tests.fixtures.stack import TEST_DATA_DIR, StackEndpoints
 EXPECTED = {
     "worker_throughput_50_per_message",
     "worker_throughput_1_per_message",
+    "decode_stream_50_per_message",
+    "decode_stream_1_per_message",
     "e2e_latency_100_eps",
     "e2e_latency_1000_eps",
     "worker_rss_full_reference",
