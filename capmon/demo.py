@@ -104,6 +104,10 @@ def _simulator_args(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="capmon demo", description=__doc__)
     parser.add_argument("--scenario", default="major-incident")
@@ -128,6 +132,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings: Settings = get_settings()
     started_at = time.monotonic()
+    # SIGTERM (a service manager, `timeout`) stops everything like Ctrl-C does; by default it
+    # ended this process alone and left the worker, API, sink and simulator running.
+    signal.signal(signal.SIGTERM, _interrupt)
 
     print("capmon demo: setting up (a second run reuses what the first installed)")
     stack = Stack(settings)
